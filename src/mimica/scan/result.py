@@ -1,0 +1,75 @@
+"""The scan result: the versioned schema of `mimica scan --json` (one object per file, JSON Lines).
+
+Schema history: 1 -- first release. Keys other tools rely on are never removed or renamed within a major
+version; new keys may be added.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+SCHEMA_VERSION = "1"
+
+Verdict = Literal["fake", "real", "uncertain", "no-face", "error"]
+
+
+class Detection(BaseModel):
+    time_s: float
+    frame_index: int
+    box: tuple[float, float, float, float] = Field(description="x1, y1, x2, y2 in pixels of the upright frame")
+    probability: float = Field(ge=0, le=1, description="calibrated probability of manipulation of this face")
+    detector_score: float = 0.0
+
+
+class Track(BaseModel):
+    id: int
+    verdict: Verdict
+    probability: float = Field(ge=0, le=1)
+    detections: list[Detection]
+
+
+class FrameCounts(BaseModel):
+    sampled: int = 0
+    decoded: int = 0
+    failed: int = 0
+
+
+class ModelRef(BaseModel):
+    name: str = ""
+    version: str = ""
+
+
+class MediaFacts(BaseModel):
+    kind: str = ""
+    container: str = ""
+    codec: str = ""
+    width: int = 0
+    height: int = 0
+    duration_s: float | None = None
+    fps: float | None = None
+
+
+class ScanResult(BaseModel):
+    schema_version: str = SCHEMA_VERSION
+    path: str
+    verdict: Verdict
+    probability: float | None = Field(None, ge=0, le=1, description="null only for no-face and error")
+    reason: str = ""
+    thresholds: dict[str, float] = Field(default_factory=dict)
+    frames: FrameCounts = FrameCounts()
+    tracks: list[Track] = Field(default_factory=list)
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    model: ModelRef = ModelRef()
+    media: MediaFacts = MediaFacts()
+    timings_s: dict[str, float] = Field(default_factory=dict)
+    error: str | None = None
+
+    def summary(self) -> str:
+        """The one-line human form."""
+        if self.verdict == "error":
+            return f"{self.path}: error: {self.error}"
+        p = "" if self.probability is None else f" p={self.probability:.2f}"
+        faces = f", {len(self.tracks)} face track{'s' if len(self.tracks) != 1 else ''}"
+        return f"{self.path}: {self.verdict}{p}{faces}" + (f" ({self.reason})" if self.reason else "")
