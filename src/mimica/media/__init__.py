@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from mimica.media.open import (
     IMAGE_SUFFIXES,
+    MAX_IMAGE_PIXELS,
     VIDEO_SUFFIXES,
+    DecodeStats,
     MediaInfo,
     find_media,
     probe,
     read_image,
     sample_frames,
+    sample_times,
 )
+from mimica.media.orientation import Orientation
 
 __all__ = [
     "IMAGE_SUFFIXES",
+    "MAX_IMAGE_PIXELS",
     "VIDEO_SUFFIXES",
+    "DecodeStats",
     "MediaInfo",
+    "Orientation",
     "find_media",
     "probe",
     "read_image",
     "sample_frames",
+    "sample_times",
 ]

@@ -1,36 +1,66 @@
 """Media in: still images through Pillow, videos through PyAV (FFmpeg).
 
-Videos are decoded in one sequential pass and only the sampled frames are converted to RGB: seeking frame by
-frame is about 10x slower on long-GOP files (../shared/notes/face-pipeline-deps.md). Memory stays flat whatever
-the length, since at most one decoded frame is held besides those handed out.
+Videos are decoded in one sequential pass and only the sampled frames are converted to RGB: seeking frame
+by frame is about 10x slower on long-GOP files (../shared/notes/face-pipeline-deps.md). Memory stays flat
+whatever the length: besides the frames handed out, at most one decoded frame is held (2n when the file
+states no duration). Every failure reaches the caller as a `MediaError` naming the file and the reason.
+
+    >>> from mimica.media import DecodeStats, sample_frames
+    >>> stats = DecodeStats()
+    >>> frames = list(sample_frames("clip.mp4", 32, stats))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import re
+import struct
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import av
+import av.error
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from mimica.errors import MediaError, NoMediaError, UnsupportedMediaError
+from mimica.media.orientation import EXIF_ORIENTATION, Orientation, frame_orientation
 from mimica.types import Frame
 
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 VIDEO_SUFFIXES = frozenset({".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".3gp"})
 #: pictures above this many pixels are refused (a 16000x16000 image would need 768 MB as RGB)
 MAX_IMAGE_PIXELS = 80_000_000
-#: Pillow's formats that are still images we scan
-_STILL_FORMATS = frozenset({"JPEG", "PNG", "WEBP", "BMP", "TIFF", "MPO"})
-
-Image.MAX_IMAGE_PIXELS = None  # we check the size ourselves, with a clearer message
+#: Pillow formats we scan as still images (MPO, the phones' multi-picture JPEG, opens as JPEG); asking Pillow
+#: for these only keeps it from claiming an MPEG video or random bytes (its MPEG and TGA sniffers are lax).
+#: GIF is asked for so that it can be refused by name.
+_STILL_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF")
+_PILLOW_FORMATS = (*_STILL_FORMATS, "GIF")
+#: packets to read at most while looking for the first frame in `probe` (a stream cut mid-GOP yields no
+#: frame until its next keyframe)
+_PROBE_PACKETS = 600
+#: what PyAV raises for unreadable input: FFmpegError covers its OSError, EOFError and ValueError subclasses;
+#: the builtins cover errors from Python-side parsing (metadata, timestamps)
+_AV_ERRORS = (
+    av.error.FFmpegError,
+    OSError,
+    EOFError,
+    ValueError,
+    IndexError,
+    OverflowError,
+    ZeroDivisionError,
+)
 
 
 @dataclass(frozen=True)
 class MediaInfo:
-    """What a person checking the result wants to know about the file."""
+    """What a person checking the result wants to know about the file.
+
+    width and height are those of the upright picture (after `rotation`). rotation: counter-clockwise degrees
+    the stored pixels are turned to show them upright (0, 90, 180, 270), mirrored: whether they are also
+    mirrored. duration_s, fps and frame_count are None where the file does not state them.
+    """
 
     path: str
     kind: str  # "image" | "video"
@@ -43,6 +73,37 @@ class MediaInfo:
     frame_count: int | None = None
     rotation: int = 0
     extra: dict[str, str] = field(default_factory=dict)
+    mirrored: bool = False
+
+
+@dataclass
+class DecodeStats:
+    """Filled while `sample_frames` runs: how the decoding went.
+
+    decoded: frames decoded; failed: frames lost: packets that failed to decode, plus, when the stream stopped
+    before its stated end, the frames that never came (estimated from the header); sampled: frames converted
+    and handed out; truncated: the stream stopped before its stated end (a cut or damaged file: the frames
+    after the damage are missing); first_error: the first error message, if any;
+    last_time_s: time of the last decoded frame; packets: compressed packets read.
+    """
+
+    decoded: int = 0
+    failed: int = 0
+    sampled: int = 0
+    truncated: bool = False
+    first_error: str | None = None
+    last_time_s: float | None = None
+    packets: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when every frame of the file decoded."""
+        return self.failed == 0 and not self.truncated
+
+    def _fail(self, err: Exception) -> None:
+        self.failed += 1
+        if self.first_error is None:
+            self.first_error = _short(err)
 
 
 def find_media(path: str | Path) -> list[Path]:
@@ -56,132 +117,59 @@ def find_media(path: str | Path) -> list[Path]:
         f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES | VIDEO_SUFFIXES
     )
     if not files:
-        raise NoMediaError(f"{p}: folder holds no image or video files ({', '.join(sorted(IMAGE_SUFFIXES))}, ...)")
+        raise NoMediaError(
+            f"{p}: folder holds no image or video files ({', '.join(sorted(IMAGE_SUFFIXES))}, ...)"
+        )
     return files
 
 
-def _is_image(path: Path) -> bool:
-    """By content, not by name: Pillow recognises still formats from their first bytes."""
-    try:
-        with Image.open(path) as im:
-            return im.format in _STILL_FORMATS or im.format == "GIF"
-    except (UnidentifiedImageError, OSError, ValueError):
-        return False
-
-
-def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise MediaError(f"{path}: no such file")
-    if path.is_dir():
-        raise MediaError(f"{path}: is a folder, not a media file")
-    if path.stat().st_size == 0:
-        raise MediaError(f"{path}: file is empty (0 bytes)")
-
-
 def probe(path: str | Path) -> MediaInfo:
-    """Reads the header only; raises MediaError with the reason when the file is not scannable media."""
-    p = Path(path)
-    _check_file(p)
-    if _is_image(p):
-        with Image.open(p) as im:
-            _check_still(p, im)
-            w, h = ImageOps.exif_transpose(im).size if im.getexif().get(0x0112, 1) != 1 else im.size
-            return MediaInfo(str(p), "image", im.format or "", im.format or "", w, h)
-    with _open_container(p) as c:
-        vs = c.streams.video[0]
-        rate = float(vs.average_rate) if vs.average_rate else None
-        dur = _duration(c, vs)
-        rot = _rotation(vs)
-        w, h = vs.codec_context.width, vs.codec_context.height
-        if rot in (90, 270):
-            w, h = h, w
-        return MediaInfo(
-            str(p), "video", c.format.name, vs.codec_context.name, w, h, dur, rate, vs.frames or None, rot,
-            {"pixel_format": str(vs.codec_context.pix_fmt)},
-        )
+    """What the file is, from its header (and, for a video, its first frame, which carries the rotation).
 
-
-def _check_still(p: Path, im: Image.Image) -> None:
-    if im.format == "GIF":
-        raise UnsupportedMediaError(f"{p}: GIF is not supported; convert it to MP4 (video) or PNG (still)")
-    if im.width * im.height > MAX_IMAGE_PIXELS:
-        raise UnsupportedMediaError(
-            f"{p}: image is {im.width}x{im.height}, above the {MAX_IMAGE_PIXELS // 1_000_000} MP limit; downscale it"
-        )
+    Raises MediaError (UnsupportedMediaError for readable but unscannable files) with the reason.
+    """
+    p = _check_file(path)
+    im = _open_image(p)
+    if im is not None:
+        with im:
+            orient = _exif_orientation(p, im)
+            w, h = (im.height, im.width) if orient.swaps_axes else im.size
+            fmt = im.format or ""
+            return MediaInfo(
+                path=str(p), kind="image", container=fmt, codec=fmt, width=w, height=h, frame_count=1,
+                rotation=orient.rotation, mirrored=orient.mirrored, extra={"mode": im.mode},
+            )  # fmt: skip
+    c, vs = _open_video(p)
+    with c:
+        try:
+            first = _first_frame(c, vs, p)
+            cc = vs.codec_context
+            w, h = (first.width, first.height) if first is not None else (cc.width, cc.height)
+            fallback = _tag_orientation(vs)
+            orient = frame_orientation(first, fallback) if first is not None else fallback
+            extra = {"pixel_format": str(first.format.name if first is not None else cc.pix_fmt)}
+            audio = [s.codec_context.name for s in c.streams.audio if s.codec_context is not None]
+            if audio:
+                extra["audio_codec"] = audio[0]
+            rate = vs.average_rate or vs.guessed_rate
+            if orient.swaps_axes:
+                w, h = h, w
+            return MediaInfo(
+                path=str(p), kind="video", container=c.format.name, codec=cc.name, width=w, height=h,
+                duration_s=_duration(c, vs), fps=float(rate) if rate else None, frame_count=vs.frames or None,
+                rotation=orient.rotation, mirrored=orient.mirrored, extra=extra,
+            )  # fmt: skip
+        except _AV_ERRORS as err:
+            raise MediaError(f"{p}: video header is unreadable ({_short(err)}); the file is corrupt") from err
 
 
 def read_image(path: str | Path) -> np.ndarray:
     """RGB uint8 pixels with the EXIF orientation applied."""
-    p = Path(path)
-    _check_file(p)
-    try:
-        with Image.open(p) as im:
-            _check_still(p, im)
-            im = ImageOps.exif_transpose(im)
-            return np.asarray(im.convert("RGB"))
-    except UnidentifiedImageError as err:
-        raise MediaError(f"{p}: not a readable image") from err
-    except (OSError, ValueError, SyntaxError) as err:
-        raise MediaError(f"{p}: image is truncated or corrupt ({err})") from err
-
-
-def _open_container(p: Path) -> av.container.InputContainer:
-    try:
-        c = av.open(str(p), metadata_errors="ignore")
-    except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as err:
-        raise MediaError(f"{p}: not a readable image or video ({_short(err)})") from err
-    if not c.streams.video:
-        kinds = sorted({s.type for s in c.streams})
-        c.close()
-        what = "audio only" if kinds == ["audio"] else f"no video stream (streams: {', '.join(kinds) or 'none'})"
-        raise UnsupportedMediaError(f"{p}: {what}; nothing to scan")
-    vs = c.streams.video[0]
-    if vs.codec_context.width == 0 or vs.codec_context.height == 0:
-        c.close()
-        raise MediaError(f"{p}: video stream has no frame size; the file is corrupt")
-    return c
-
-
-def _short(err: Exception) -> str:
-    return str(err).splitlines()[0][:160] if str(err) else type(err).__name__
-
-
-def _duration(c: av.container.InputContainer, vs: av.video.stream.VideoStream) -> float | None:
-    if vs.duration and vs.time_base:
-        return float(vs.duration * vs.time_base)
-    if c.duration:
-        return c.duration / 1_000_000
-    return None
-
-
-def _rotation(vs: av.video.stream.VideoStream) -> int:
-    """Clockwise degrees to turn decoded frames upright, from the display matrix (phones store portrait
-    video as rotated landscape)."""
-    try:
-        from av.sidedata.displaymatrix import get_display_rotation  # type: ignore[import-not-found]
-    except ImportError:
-        get_display_rotation = None
-    rot = 0.0
-    for sd in getattr(vs, "side_data", {}) or {}:
-        del sd
-    if get_display_rotation is not None:  # pragma: no cover - depends on the PyAV build
-        try:
-            rot = get_display_rotation(vs) or 0.0
-        except Exception:
-            rot = 0.0
-    tag = vs.metadata.get("rotate")
-    if tag:
-        return int(tag) % 360
-    return int(round(-rot)) % 360
-
-
-@dataclass
-class DecodeStats:
-    """Filled while `sample_frames` runs: how many frames were decoded and how many failed."""
-
-    decoded: int = 0
-    failed: int = 0
-    sampled: int = 0
+    p = _check_file(path)
+    im = _open_image(p)
+    if im is None:
+        raise MediaError(f"{p}: not a readable image ({', '.join(_STILL_FORMATS)})")
+    return _pixels(p, im)
 
 
 def sample_times(duration_s: float, n: int) -> np.ndarray:
@@ -191,77 +179,341 @@ def sample_times(duration_s: float, n: int) -> np.ndarray:
 
 
 def sample_frames(path: str | Path, n: int = 32, stats: DecodeStats | None = None) -> Iterator[Frame]:
-    """Yields about n frames evenly spaced over the video (one for an image), upright, with real timestamps.
+    """About n frames evenly spaced over the video (one for an image), upright, with real timestamps.
 
-    One pass: every frame is decoded (H.264 needs it), only the chosen ones are converted to RGB. A frame that
-    fails to decode is counted in `stats.failed` and skipped; the pass goes on.
+    The frame sampled for each of `sample_times` is the one on screen at that time, so a video with fewer than
+    n frames yields each frame once. Frame.time_s is the frame's presentation time (from its pts) in seconds
+    from the start of the stream; Frame.index its position in display order. One pass: every frame is decoded
+    (H.264 needs it), only the chosen ones are converted to RGB. A packet that fails to decode is counted in
+    `stats.failed` and skipped, and a file cut short yields the frames before the cut (`stats.truncated`).
+
+    The file is opened when this is called, so a missing or unreadable file raises here, not on iteration;
+    a video of which no frame decodes raises MediaError at the end of the iteration.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     stats = stats if stats is not None else DecodeStats()
-    p = Path(path)
-    _check_file(p)
-    if _is_image(p):
-        img = read_image(p)
+    p = _check_file(path)
+    im = _open_image(p)
+    if im is not None:
+        frame = Frame(_pixels(p, im), 0, 0.0)
         stats.decoded = stats.sampled = 1
-        yield Frame(img, 0, 0.0)
-        return
-    with _open_container(p) as c:
-        vs = c.streams.video[0]
+        return iter([frame])
+    c, vs = _open_video(p)
+    return _sample_video(p, c, vs, n, stats)
+
+
+# --- images ------------------------------------------------------------------------------------------------
+
+
+def _check_file(path: str | Path) -> Path:
+    p = Path(path)
+    if not p.exists():
+        raise MediaError(f"{p}: no such file")
+    if p.is_dir():
+        raise MediaError(f"{p}: is a folder, not a media file; use find_media() to list the files in it")
+    try:
+        size = p.stat().st_size
+        with p.open("rb"):
+            pass
+    except OSError as err:
+        raise MediaError(f"{p}: cannot be read ({err.strerror or err})") from err
+    if size == 0:
+        raise MediaError(f"{p}: file is empty (0 bytes); it was probably not copied or downloaded completely")
+    return p
+
+
+def _open_image(p: Path) -> Image.Image | None:
+    """The opened still image (pixels not decoded yet), or None when the content is not one (then it is tried
+    as a video). Refuses GIFs and oversized pictures before any pixel is decoded."""
+    try:
+        with warnings.catch_warnings():
+            # our own limit (below Pillow's warning threshold) refuses these with a clearer message
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(p, formats=_PILLOW_FORMATS)
+    except Image.DecompressionBombError as err:
+        raise UnsupportedMediaError(
+            f"{p}: image is too large to scan ({_short(err)}); "
+            f"downscale it below {MAX_IMAGE_PIXELS // 10**6} MP"
+        ) from err
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError, struct.error):
+        return None
+    try:
+        if im.format == "GIF":
+            raise UnsupportedMediaError(
+                f"{p}: GIF is not supported; convert it to MP4 (animation) or PNG (still)"
+            )
+        if im.width * im.height > MAX_IMAGE_PIXELS:
+            raise UnsupportedMediaError(
+                f"{p}: image is {im.width}x{im.height}, "
+                f"above the {MAX_IMAGE_PIXELS // 10**6} MP limit; downscale it"
+            )
+        if im.width == 0 or im.height == 0:
+            raise MediaError(f"{p}: image has no pixels ({im.width}x{im.height}); the file is corrupt")
+    except MediaError:
+        im.close()
+        raise
+    return im
+
+
+def _exif_orientation(p: Path, im: Image.Image) -> Orientation:
+    try:
+        return Orientation.from_exif(im.getexif().get(EXIF_ORIENTATION))
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, TypeError):
+        return Orientation()  # unreadable EXIF: show the pixels as stored, as viewers do
+
+
+def _pixels(p: Path, im: Image.Image) -> np.ndarray:
+    """Decodes the opened image to upright RGB uint8 and closes it."""
+    with im:
+        orient = _exif_orientation(p, im)
+        try:
+            rgb = np.asarray(im.convert("RGB"))
+        except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
+            raise MediaError(f"{p}: image is truncated or corrupt ({_short(err)})") from err
+    return orient.apply(rgb)
+
+
+# --- videos ------------------------------------------------------------------------------------------------
+
+
+def _open_video(p: Path) -> tuple[av.container.InputContainer, av.video.stream.VideoStream]:
+    """The open container and its video stream; refuses files without a decodable video stream."""
+    try:
+        c = av.open(str(p), metadata_errors="ignore")
+    except _AV_ERRORS as err:
+        raise MediaError(
+            f"{p}: not a readable image or video ({_short(err)}); the file is damaged or not media"
+        ) from err
+    try:
+        # cover art in a music file is a one-picture "video" stream: not something to scan
+        streams = [s for s in c.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+        if not streams:
+            if c.streams.audio:
+                raise UnsupportedMediaError(f"{p}: audio only, no video stream; nothing to scan")
+            kinds = ", ".join(sorted({s.type for s in c.streams})) or "none"
+            raise MediaError(f"{p}: no video stream (streams: {kinds}); the file is damaged or cut short")
+        vs = streams[0]
+        if vs.codec_context is None:
+            raise UnsupportedMediaError(
+                f"{p}: this FFmpeg build has no decoder for its video codec ({vs.codec_tag or 'unknown'})"
+            )
+        if vs.codec_context.width == 0 or vs.codec_context.height == 0:
+            raise MediaError(f"{p}: video stream has no frame size; the file is corrupt")
         vs.thread_type = "AUTO"
-        rot = _rotation(vs)
-        dur = _duration(c, vs)
-        start = float(vs.start_time * vs.time_base) if vs.start_time is not None and vs.time_base else 0.0
-        targets = sample_times(dur, n) if dur and dur > 0 else None
-        k = 0
-        index = -1
-        pending = None  # a frame kept in case the stream ends before the next target (short files)
-        for frame in _decode(c, vs, stats, p):
-            index += 1
-            t = float(frame.time - start) if frame.time is not None else index / float(vs.average_rate or 25)
-            if targets is None:
-                # no duration in the header: take frames at a fixed stride of the first n... every 10th frame
-                if index % 10 == 0 and k < n:
-                    k += 1
-                    yield _to_frame(frame, index, t, rot, stats)
-                continue
-            if k >= n:
-                continue  # keep decoding so stats count every frame and failures
-            if t >= targets[k]:
-                yield _to_frame(frame, index, t, rot, stats)
-                k += 1
-                while k < n and t >= targets[k]:  # frame rate below the sampling rate: skip duplicates
-                    k += 1
-                pending = None
-            else:
-                pending = (frame, index, t)
-        if k == 0 and pending is not None:
-            yield _to_frame(*pending, rot, stats)
-        if stats.decoded == 0:
-            raise MediaError(f"{p}: no frame could be decoded ({stats.failed} failed); the video is corrupt")
+    except MediaError:
+        c.close()
+        raise
+    except _AV_ERRORS as err:
+        c.close()
+        raise MediaError(f"{p}: video header is unreadable ({_short(err)}); the file is corrupt") from err
+    return c, vs
 
 
-def _decode(c: av.container.InputContainer, vs: av.video.stream.VideoStream, stats: DecodeStats, p: Path):
+def _short(err: BaseException) -> str:
+    """One line of reason; FFmpeg's errors carry the path, which the caller's message already names."""
+    if isinstance(err, av.error.FFmpegError) and err.strerror:
+        return str(err.strerror)
+    text = str(err).strip()
+    return text.splitlines()[0][:160] if text else type(err).__name__
+
+
+_MKV_DURATION = re.compile(r"^(\d+):(\d\d):(\d\d(?:\.\d+)?)$")
+
+
+def _duration(c: av.container.InputContainer, vs: av.video.stream.VideoStream) -> float | None:
+    """The video stream's duration in seconds: its own header field, Matroska's per-stream DURATION tag, then
+    the container's (which also spans any longer audio)."""
+    if vs.duration and vs.time_base:
+        return float(vs.duration * vs.time_base)
+    tag = next((v for k, v in vs.metadata.items() if k.upper() == "DURATION"), None)
+    m = _MKV_DURATION.match(tag.strip()) if tag else None
+    if m:
+        seconds = int(m[1]) * 3600 + int(m[2]) * 60 + float(m[3])
+        if seconds > 0:
+            return seconds
+    if c.duration and c.duration > 0:
+        return c.duration / av.time_base
+    return None
+
+
+def _tag_orientation(vs: av.video.stream.VideoStream) -> Orientation:
+    """Old muxers wrote the rotation as a `rotate` tag (Matroska still passes it through); FFmpeg 4 honoured
+    it, newer FFmpeg only reads display matrices, which `frame_orientation` prefers."""
+    tag = next((v for k, v in vs.metadata.items() if k.lower() == "rotate"), None)
+    return Orientation.from_rotate_tag(tag)
+
+
+def _first_frame(
+    c: av.container.InputContainer, vs: av.video.stream.VideoStream, p: Path
+) -> av.VideoFrame | None:
+    """The first decodable frame, or None when none came within `_PROBE_PACKETS` packets; raises MediaError
+    when the stream ends without any."""
+    stats = DecodeStats()
+    for frame in _decode(c, vs, stats, max_packets=_PROBE_PACKETS):
+        return frame
+    if stats.packets > _PROBE_PACKETS:
+        return None
+    raise _no_frame(p, stats)
+
+
+def _no_frame(p: Path, stats: DecodeStats) -> MediaError:
+    why = f" ({stats.first_error})" if stats.first_error else ""
+    return MediaError(f"{p}: no frame of the video could be decoded{why}; the file is damaged or cut short")
+
+
+@dataclass
+class _Timed:
+    """A decoded frame with its position in display order and its time in seconds from the stream start."""
+
+    frame: av.VideoFrame
+    index: int
+    t: float
+
+
+def _decode(
+    c: av.container.InputContainer, vs: av.video.stream.VideoStream, stats: DecodeStats,
+    max_packets: int | None = None,
+) -> Iterator[av.VideoFrame]:  # fmt: skip
+    """Every decodable frame, in display order. A packet that fails to decode is counted and skipped; a read
+    error (a file cut short) ends the stream once the decoder has given up the frames it still holds."""
     try:
         for packet in c.demux(vs):
+            stats.packets += 1
+            if max_packets is not None and stats.packets > max_packets:
+                return
             try:
                 frames = packet.decode()
-            except av.error.FFmpegError:
-                stats.failed += 1
+            except _AV_ERRORS as err:
+                stats._fail(err)
                 continue
             for frame in frames:
                 stats.decoded += 1
                 yield frame
-    except av.error.FFmpegError as err:
-        # a truncated file ends the demuxer with an error: keep what was decoded
+    except _AV_ERRORS as err:
+        stats._fail(err)
+        stats.truncated = True
+        try:
+            frames = vs.codec_context.decode(None)  # drain: the frames before the damage
+        except _AV_ERRORS:
+            frames = []
+        for frame in frames:
+            stats.decoded += 1
+            yield frame
+
+
+def _timed(
+    c: av.container.InputContainer, vs: av.video.stream.VideoStream, stats: DecodeStats
+) -> Iterator[_Timed]:
+    """Decoded frames with times from their pts; a frame without pts is placed one frame period after the
+    previous one."""
+    rate = vs.average_rate or vs.guessed_rate
+    period = 1 / float(rate) if rate else 1 / 25
+    start = float(vs.start_time * vs.time_base) if vs.start_time is not None and vs.time_base else None
+    t = -period
+    for index, frame in enumerate(_decode(c, vs, stats)):
+        pts = frame.time
+        if pts is None:
+            t += period
+        else:
+            if start is None:
+                start = pts
+            t = pts - start
+        stats.last_time_s = t
+        yield _Timed(frame, index, t)
+
+
+def _sample_video(
+    p: Path, c: av.container.InputContainer, vs: av.video.stream.VideoStream, n: int, stats: DecodeStats
+) -> Iterator[Frame]:
+    with c:
+        try:
+            dur = _duration(c, vs)
+            rate = vs.average_rate or vs.guessed_rate
+            period = 1 / float(rate) if rate else 1 / 25
+            fallback = _tag_orientation(vs)
+        except _AV_ERRORS as err:
+            raise MediaError(f"{p}: video header is unreadable ({_short(err)}); the file is corrupt") from err
+        frames = _timed(c, vs, stats)
+        chosen = _pick_by_time(frames, dur, n) if dur and dur > 0 else _pick_by_count(frames, n)
+        for item in chosen:
+            yield _to_frame(item, fallback, stats, p)
+        for _ in frames:  # keep decoding so that stats count every frame and failure
+            pass
         if stats.decoded == 0:
-            raise MediaError(f"{p}: video could not be decoded ({_short(err)})") from err
-        stats.failed += 1
+            raise _no_frame(p, stats)
+        _check_complete(vs, dur, period, stats)
 
 
-def _to_frame(frame: av.VideoFrame, index: int, t: float, rot: int, stats: DecodeStats) -> Frame:
-    img = frame.to_ndarray(format="rgb24")
-    if rot:
-        img = np.ascontiguousarray(np.rot90(img, k=-(rot // 90)))
+def _check_complete(
+    vs: av.video.stream.VideoStream, duration: float | None, period: float, stats: DecodeStats
+) -> None:
+    """Flags a stream that stopped short of what its header states (by time, or by frame count where the
+    container keeps one) and counts the frames that never came as failed. The slack absorbs the frame or two
+    that decoders drop at an open GOP and the last frame's duration."""
+    missing_n = max(0, (vs.frames or 0) - stats.decoded - stats.failed)
+    if missing_n <= max(2, 0.1 * (vs.frames or 0)):
+        missing_n = 0
+    missing_s = duration - (stats.last_time_s + period) if duration and stats.last_time_s is not None else 0.0
+    if missing_s > max(0.5, 0.1 * (duration or 0.0)):
+        missing_n = max(missing_n, round(missing_s / period))
+    if missing_n or stats.truncated:
+        stats.truncated = True
+        stats.failed += max(missing_n, 1 if stats.failed == 0 else 0)
+
+
+def _pick_by_time(frames: Iterator[_Timed], duration: float, n: int) -> Iterator[_Timed]:
+    """For each of `sample_times`, the frame on screen at that time (the last one at or before it), each frame
+    at most once. Holds one frame: the latest candidate."""
+    targets = sample_times(duration, n)
+    eps = 1e-9
+    k = 0
+    held: _Timed | None = None
+    handed_any = False
+    for item in frames:
+        taken = False
+        while k < n and item.t > targets[k] + eps:
+            if held is not None:
+                yield held
+                held, handed_any = None, True
+            elif not handed_any:
+                # targets before the first decodable frame: nothing was on screen yet, take the first one
+                yield item
+                taken = handed_any = True
+            k += 1
+        if k >= n:
+            return
+        if not taken:
+            held = item
+    if held is not None:
+        yield held  # the last frame stays on screen until the end: it stands for the targets after it
+
+
+def _pick_by_count(frames: Iterator[_Timed], n: int) -> Iterator[_Timed]:
+    """When the file states no duration (a live-recorded WebM, a raw stream): keep every stride-th frame,
+    doubling the stride whenever 2n are kept, then hand out n evenly spaced ones at the end. Holds at most 2n
+    frames."""
+    kept: list[_Timed] = []
+    stride = 1
+    for item in frames:
+        if item.index % stride:
+            continue
+        kept.append(item)
+        if len(kept) == 2 * n:
+            kept = kept[::2]
+            stride *= 2
+    if len(kept) <= n:
+        yield from kept
+        return
+    for i in np.unique(((np.arange(n) + 0.5) * len(kept) / n).astype(int)):
+        yield kept[i]
+
+
+def _to_frame(item: _Timed, fallback: Orientation, stats: DecodeStats, p: Path) -> Frame:
+    try:
+        img = item.frame.to_ndarray(format="rgb24")
+        orient = frame_orientation(item.frame, fallback)
+    except _AV_ERRORS as err:
+        raise MediaError(f"{p}: frame {item.index} could not be converted to RGB ({_short(err)})") from err
     stats.sampled += 1
-    return Frame(img, index, t)
+    return Frame(orient.apply(img), item.index, item.t)
