@@ -129,11 +129,12 @@ def evaluate_dataset(
     default the model card's fake threshold. `progress(stage, done, total)` is called as videos are scanned.
     `scanner`: any object with `.scan(path) -> ScanResult`, instead of `mimica.scan.Scanner(model, frames)`.
     """
-    layout_name = detect_layout(Path(root)) if layout == "auto" and Path(root).is_dir() else layout
+    if layout == "auto" and Path(root).is_dir():
+        layout = detect_layout(Path(root))  # once, here, so that the report can name it
     records, scan_threshold = score_dataset(root, model, frames, split, layout, progress, scanner)
     if threshold is None:
         threshold = scan_threshold if scan_threshold is not None else _card_threshold(model)
     return evaluate_records(
         records, 0.5 if threshold is None else threshold, n_boot=n_boot, seed=seed,
-        dataset=str(root), layout=layout_name, split=split, model=model, frames=frames,
+        dataset=str(root), layout=layout, split=split, model=model, frames=frames,
     )
