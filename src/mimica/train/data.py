@@ -1,0 +1,137 @@
+"""Training data: cached crops of real faces, turned into (real, pseudo-fake) pairs on the fly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mimica.align import AlignRecipe
+from mimica.datasets import MediaItem, identity_split, load_dataset
+from mimica.train.config import TrainConfig
+from mimica.train.prepare import PrepareConfig, load_shards, prepare
+from mimica.train.sbi import degrade, self_blend
+
+
+@dataclass
+class CropSet:
+    """Crops with their landmarks and, per crop, the media item it came from."""
+
+    crops: NDArray[np.uint8]
+    mesh: NDArray[np.float16]
+    item: NDArray[np.int64]
+    time: NDArray[np.float32]
+    main: NDArray[np.bool_]  # the largest face of its frame
+    items: list[dict]
+
+    def select(self, mask: NDArray[np.bool_]) -> CropSet:
+        return CropSet(self.crops[mask], self.mesh[mask], self.item[mask], self.time[mask], self.main[mask],
+                       self.items)
+
+    def field(self, key: str) -> NDArray:
+        return np.array([self.items[i][key] for i in self.item])
+
+
+def _main_faces(item: NDArray, time: NDArray, area: NDArray) -> NDArray[np.bool_]:
+    main = np.zeros(len(item), bool)
+    order = np.lexsort((-area, time, item))
+    seen: set[tuple[int, float]] = set()
+    for i in order:
+        key = (int(item[i]), float(time[i]))
+        if key not in seen:
+            seen.add(key)
+            main[i] = True
+    return main
+
+
+@dataclass
+class TrainData:
+    real_train: CropSet  # reals that become pairs
+    fake_train: CropSet  # labelled fakes (empty unless configured)
+    val_videos: CropSet  # main faces of the validation split's videos, real and fake
+    val_faces: CropSet  # held-out real photos, for the pseudo-fake validation AUC
+
+
+def build_data(cfg: TrainConfig, progress=None) -> TrainData:  # type: ignore[no-untyped-def]
+    photos: list[MediaItem] = [it for d in cfg.real_faces for it in load_dataset(d, "faces")]
+    videos: list[MediaItem] = [it for d in cfg.videos + cfg.forged for it in load_dataset(d)]
+    train_v, val_v = identity_split(videos, cfg.val_fraction, cfg.split_seed) if videos else ([], [])
+    pcfg = PrepareConfig(AlignRecipe(cfg.crop_size, cfg.crop_margin), cfg.frames)
+    files = prepare(photos + videos, cfg.cache_dir, pcfg, workers=cfg.threads, progress=progress)
+    d, items = load_shards(files)
+    cs = CropSet(d["crops"], d["mesh"], d["item"].astype(np.int64), d["time"],
+                 _main_faces(d["item"], d["time"], d["area"]), items)
+    val_paths = {it.path for it in val_v}
+    train_paths = {it.path for it in train_v}
+    path = cs.field("path")
+    label = cs.field("label").astype(int)
+    is_photo = cs.field("dataset") == "faces"
+    photo_val = np.array(["/val/" in p for p in path]) & is_photo  # FairFace's own val folder
+    in_train = np.isin(path, list(train_paths))
+    in_val = np.isin(path, list(val_paths))
+    return TrainData(
+        real_train=cs.select((is_photo & ~photo_val) | (in_train & (label == 0))),
+        fake_train=cs.select(in_train & (label == 1) & cs.main) if cfg.use_labelled_fakes or cfg.forged
+        else cs.select(np.zeros(len(path), bool)),
+        val_videos=cs.select(in_val & cs.main),
+        val_faces=cs.select(photo_val),
+    )
+
+
+class PairDataset(torch.utils.data.Dataset):
+    """Item i: (real face i, a fake) as uint8 (2, 3, s, s) and labels (0, 1). The fake is a self-blended
+    version of face i, or with probability `p_labelled` a labelled fake; both sides get the same kinds of
+    degradation and flips so only the manipulation tells them apart."""
+
+    def __init__(self, reals: CropSet, fakes: CropSet | None = None, p_labelled: float = 0.5, seed: int = 0):
+        self.reals = reals
+        self.fakes = fakes if fakes is not None and len(fakes.crops) else None
+        self.p_labelled = p_labelled
+        self.seed = seed
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.reals.crops)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        rng = np.random.default_rng((self.seed, self.epoch, i))
+        real = self.reals.crops[i]
+        if self.fakes is not None and rng.random() < self.p_labelled:
+            fake = self.fakes.crops[rng.integers(len(self.fakes.crops))]
+        else:
+            fake, _ = self_blend(real, self.reals.mesh[i].astype(np.float32), rng)
+        out = []
+        for img in (real, fake):
+            if rng.random() < 0.5:
+                img = img[:, ::-1]
+            out.append(np.ascontiguousarray(degrade(np.ascontiguousarray(img), rng)).transpose(2, 0, 1))
+        return torch.from_numpy(np.stack(out)), torch.tensor([0.0, 1.0])
+
+
+def sbi_validation_set(faces: CropSet, seed: int = 1234) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Fixed pseudo-fakes of held-out photos (same every epoch) beside the photos themselves."""
+    rng = np.random.default_rng(seed)
+    fakes = np.stack([self_blend(c, m.astype(np.float32), rng)[0] for c, m in zip(faces.crops, faces.mesh,
+                                                                                   strict=True)])
+    x = np.concatenate([faces.crops, fakes])
+    y = np.concatenate([np.zeros(len(faces.crops)), np.ones(len(fakes))]).astype(np.int64)
+    return x, y
+
+
+def worker_init(_: int) -> None:
+    # cv2.setNumThreads must not be called here: OpenCV's thread pool deadlocks in a forked child.
+    # `train` sets it to 1 in the parent before the loader forks.
+    torch.set_num_threads(1)
+
+
+def to_input(x: torch.Tensor) -> torch.Tensor:
+    """uint8 NCHW -> the normalisation the model card records (mean 0.5, std 0.5 on 0..1)."""
+    return (x.float() / 255.0 - 0.5) / 0.5
+
+
+def is_cache_dir(p: Path) -> bool:
+    return p.is_dir() and any(p.glob("*.npz"))
