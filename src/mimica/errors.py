@@ -29,3 +29,23 @@ class FaceBackendError(MimicaError):
 
 class DatasetError(MimicaError):
     """A dataset folder does not have the expected layout."""
+
+
+class SwapError(MimicaError):
+    """A face swap could not be made (no face in the source or the target, bad options)."""
+
+
+class NoFaceError(SwapError):
+    """No face was found where one is needed (the source picture, or anywhere in the target)."""
+
+
+class OutputError(SwapError):
+    """The output path cannot be written: same as an input, unsupported container, folder missing."""
+
+
+class SigningError(MimicaError):
+    """C2PA signing keys are missing or unusable, or signing failed."""
+
+
+class ProvenanceError(MimicaError):
+    """Provenance marks (watermark, XMP, C2PA) could not be read or written."""
