@@ -78,20 +78,24 @@ def write_video(
     color: Sequence[int] | None = None,
     rotate_tag: int | None = None,
     faststart: bool = True,
+    format: str | None = None,
+    options: dict[str, str] | None = None,
 ) -> Path:
     """Encodes `frames` frames of `pattern` (or solid `color`) with PyAV; the container follows the suffix.
 
     rotation: counter-clockwise display rotation in degrees written as a display matrix (what phones do);
     hflip mirrors after it. rotate_tag: the legacy `rotate` stream tag (clockwise degrees) instead.
     vfr: frame durations follow an irregular pattern; `frame_times` gives the times written. faststart puts
-    an MP4/MOV index before the data, so that a truncated copy still opens.
+    an MP4/MOV index before the data, so that a truncated copy still opens. format and options go to the
+    muxer (e.g. format="h264" for a raw stream without timestamps, options={"live": "1"} for a WebM without
+    duration, as browsers record).
     """
     path = Path(path)
     ms = Fraction(1, 1000)
-    options = (
-        {"movflags": "faststart"} if faststart and path.suffix.lower() in {".mp4", ".mov", ".m4v"} else {}
-    )
-    with av.open(str(path), "w", options=options) as c:
+    options = dict(options or {})
+    if faststart and path.suffix.lower() in {".mp4", ".mov", ".m4v"}:
+        options["movflags"] = "faststart"
+    with av.open(str(path), "w", format=format, options=options) as c:
         vs = c.add_stream(codec, rate=fps, options=_FAST.get(codec, {}))
         vs.width, vs.height = size
         vs.pix_fmt = pix_fmt

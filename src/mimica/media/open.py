@@ -188,7 +188,8 @@ def sample_frames(path: str | Path, n: int = 32, stats: DecodeStats | None = Non
     `stats.failed` and skipped, and a file cut short yields the frames before the cut (`stats.truncated`).
 
     The file is opened when this is called, so a missing or unreadable file raises here, not on iteration;
-    a video of which no frame decodes raises MediaError at the end of the iteration.
+    a video of which no frame decodes raises MediaError at the end of the iteration. `stats` is final once
+    the iterator is exhausted (breaking out early closes the file and leaves it partial).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
@@ -228,8 +229,10 @@ def _open_image(p: Path) -> Image.Image | None:
     as a video). Refuses GIFs and oversized pictures before any pixel is decoded."""
     try:
         with warnings.catch_warnings():
-            # our own limit (below Pillow's warning threshold) refuses these with a clearer message
+            # our own limit (below Pillow's warning threshold) refuses these with a clearer message, and
+            # damaged TIFF/EXIF headers are handled here, not worth a warning on the console
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", UserWarning)
             im = Image.open(p, formats=_PILLOW_FORMATS)
     except Image.DecompressionBombError as err:
         raise UnsupportedMediaError(
@@ -258,7 +261,9 @@ def _open_image(p: Path) -> Image.Image | None:
 
 def _exif_orientation(p: Path, im: Image.Image) -> Orientation:
     try:
-        return Orientation.from_exif(im.getexif().get(EXIF_ORIENTATION))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Pillow warns about damaged EXIF; we fall back to upright
+            return Orientation.from_exif(im.getexif().get(EXIF_ORIENTATION))
     except (OSError, ValueError, SyntaxError, EOFError, struct.error, TypeError):
         return Orientation()  # unreadable EXIF: show the pixels as stored, as viewers do
 
@@ -268,7 +273,9 @@ def _pixels(p: Path, im: Image.Image) -> np.ndarray:
     with im:
         orient = _exif_orientation(p, im)
         try:
-            rgb = np.asarray(im.convert("RGB"))
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                rgb = np.asarray(im.convert("RGB"))
         except (OSError, ValueError, SyntaxError, EOFError, struct.error) as err:
             raise MediaError(f"{p}: image is truncated or corrupt ({_short(err)})") from err
     return orient.apply(rgb)
@@ -294,9 +301,9 @@ def _open_video(p: Path) -> tuple[av.container.InputContainer, av.video.stream.V
             kinds = ", ".join(sorted({s.type for s in c.streams})) or "none"
             raise MediaError(f"{p}: no video stream (streams: {kinds}); the file is damaged or cut short")
         vs = streams[0]
-        if vs.codec_context is None:
+        if vs.codec_context is None:  # PyAV leaves it out when FFmpeg has no decoder for the codec id
             raise UnsupportedMediaError(
-                f"{p}: this FFmpeg build has no decoder for its video codec ({vs.codec_tag or 'unknown'})"
+                f"{p}: no decoder for its video codec in this FFmpeg build (or the codec header is damaged)"
             )
         if vs.codec_context.width == 0 or vs.codec_context.height == 0:
             raise MediaError(f"{p}: video stream has no frame size; the file is corrupt")
@@ -337,6 +344,12 @@ def _duration(c: av.container.InputContainer, vs: av.video.stream.VideoStream) -
     return None
 
 
+def _period(vs: av.video.stream.VideoStream) -> float:
+    """Seconds per frame at the stream's average rate (25 fps when the header gives none)."""
+    rate = vs.average_rate or vs.guessed_rate
+    return 1 / float(rate) if rate else 1 / 25
+
+
 def _tag_orientation(vs: av.video.stream.VideoStream) -> Orientation:
     """Old muxers wrote the rotation as a `rotate` tag (Matroska still passes it through); FFmpeg 4 honoured
     it, newer FFmpeg only reads display matrices, which `frame_orientation` prefers."""
@@ -372,9 +385,11 @@ class _Timed:
 
 
 def _decode(
-    c: av.container.InputContainer, vs: av.video.stream.VideoStream, stats: DecodeStats,
+    c: av.container.InputContainer,
+    vs: av.video.stream.VideoStream,
+    stats: DecodeStats,
     max_packets: int | None = None,
-) -> Iterator[av.VideoFrame]:  # fmt: skip
+) -> Iterator[av.VideoFrame]:
     """Every decodable frame, in display order. A packet that fails to decode is counted and skipped; a read
     error (a file cut short) ends the stream once the decoder has given up the frames it still holds."""
     try:
@@ -407,8 +422,7 @@ def _timed(
 ) -> Iterator[_Timed]:
     """Decoded frames with times from their pts; a frame without pts is placed one frame period after the
     previous one."""
-    rate = vs.average_rate or vs.guessed_rate
-    period = 1 / float(rate) if rate else 1 / 25
+    period = _period(vs)
     start = float(vs.start_time * vs.time_base) if vs.start_time is not None and vs.time_base else None
     t = -period
     for index, frame in enumerate(_decode(c, vs, stats)):
@@ -429,8 +443,7 @@ def _sample_video(
     with c:
         try:
             dur = _duration(c, vs)
-            rate = vs.average_rate or vs.guessed_rate
-            period = 1 / float(rate) if rate else 1 / 25
+            period = _period(vs)
             fallback = _tag_orientation(vs)
         except _AV_ERRORS as err:
             raise MediaError(f"{p}: video header is unreadable ({_short(err)}); the file is corrupt") from err
