@@ -17,9 +17,12 @@ import zlib
 from collections.abc import Sequence
 from fractions import Fraction
 from pathlib import Path
+from typing import Any, cast
 
 import av
 import numpy as np
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
 from PIL import Image
 
 RED = (255, 0, 0)
@@ -96,7 +99,7 @@ def write_video(
     if faststart and path.suffix.lower() in {".mp4", ".mov", ".m4v"}:
         options["movflags"] = "faststart"
     with av.open(str(path), "w", format=format, options=options) as c:
-        vs = c.add_stream(codec, rate=fps, options=_FAST.get(codec, {}))
+        vs = cast(VideoStream, c.add_stream(codec, rate=fps, options=_FAST.get(codec, {})))
         vs.width, vs.height = size
         vs.pix_fmt = pix_fmt
         if codec == "mpeg4":
@@ -110,7 +113,7 @@ def write_video(
             vs.metadata["rotate"] = str(rotate_tag)
         aus = None
         if audio:
-            aus = c.add_stream(_AUDIO_CODEC.get(path.suffix.lower(), "aac"), rate=48000)
+            aus = cast(AudioStream, c.add_stream(_AUDIO_CODEC.get(path.suffix.lower(), "aac"), rate=48000))
             aus.layout = "mono"
         times = frame_times(frames, fps, vfr)
         for i, t in enumerate(times):
@@ -126,16 +129,18 @@ def write_video(
     return path
 
 
-def _write_tone(c: av.container.OutputContainer, stream: av.audio.stream.AudioStream, seconds: float) -> None:
+def _write_tone(c: av.container.OutputContainer, stream: AudioStream, seconds: float) -> None:
     rate = stream.rate or 48000
     fmt = stream.codec_context.format.name
     chunk = stream.codec_context.frame_size or 1024
     t = np.arange(int(seconds * rate)) / rate
     tone = 0.2 * np.sin(2 * np.pi * 440 * t)
-    samples = (tone * 32767).astype(np.int16) if fmt.startswith("s16") else tone.astype(np.float32)
+    samples: np.ndarray[Any, Any] = (
+        (tone * 32767).astype(np.int16) if fmt.startswith("s16") else tone.astype(np.float32)
+    )
     for k, start in enumerate(range(0, len(samples), chunk)):
         part = samples[start : start + chunk][None, :]
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(part), format=fmt, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(part), format=fmt, layout="mono")  # type: ignore[arg-type]
         frame.sample_rate, frame.pts = rate, k * chunk
         c.mux(stream.encode(frame))
     c.mux(stream.encode())
@@ -145,7 +150,7 @@ def write_audio(path: str | Path, seconds: float = 1.0) -> Path:
     """An audio-only file (a sine tone), e.g. an .mp4 or .m4a that holds no video stream."""
     path = Path(path)
     with av.open(str(path), "w") as c:
-        stream = c.add_stream(_AUDIO_CODEC.get(path.suffix.lower(), "aac"), rate=48000)
+        stream = cast(AudioStream, c.add_stream(_AUDIO_CODEC.get(path.suffix.lower(), "aac"), rate=48000))
         stream.layout = "mono"
         _write_tone(c, stream, seconds)
     return path
@@ -165,7 +170,7 @@ def write_image(
     """
     path = Path(path)
     im = Image.fromarray(pattern(size, 0, color)).convert(mode)
-    kwargs: dict[str, object] = {}
+    kwargs: dict[str, Any] = {}
     if path.suffix.lower() in {".jpg", ".jpeg", ".webp"}:
         kwargs["quality"] = 95
     if path.suffix.lower() == ".webp":

@@ -79,6 +79,7 @@ def test_video_contract(
         tmp_path / f"v{suffix}", codec, SIZE, n_frames, FPS, pix_fmt=pix_fmt, audio=audio
     )  # fmt: skip
     info = probe(path)
+    assert info.duration_s is not None
     assert (info.kind, info.codec, info.width, info.height) == ("video", decoder, *SIZE)
     assert (info.rotation, info.mirrored) == (0, False)
     assert info.fps == pytest.approx(FPS)
@@ -108,11 +109,11 @@ def test_video_contract(
 def test_solid_colour_survives(
     tmp_path: Path, suffix: str, codec: str, pix_fmt: str, audio: bool, decoder: str, counted: bool
 ) -> None:
-    colour = np.array([200, 60, 30])
+    colour = (200, 60, 30)
     path = mediagen.write_video(
         tmp_path / f"c{suffix}", codec, (64, 48), 4, FPS, pix_fmt=pix_fmt, color=colour
     )
-    want = np.full(3, _luma(colour)) if pix_fmt.startswith("gray") else colour
+    want = np.full(3, _luma(np.array(colour))) if pix_fmt.startswith("gray") else np.array(colour)
     frames = list(sample_frames(path, 4))
     assert len(frames) == 4
     for f in frames:
@@ -126,6 +127,7 @@ def test_variable_frame_rate_uses_real_timestamps(tmp_path: Path, suffix: str) -
     times = mediagen.frame_times(n_frames, FPS, vfr=True)
     assert len(np.unique(np.round(np.diff(times), 3))) > 2  # the fixture really is variable
     info = probe(path)
+    assert info.duration_s is not None and info.fps is not None
     assert info.duration_s == pytest.approx(times[-1], abs=0.15)
     frames = list(sample_frames(path, n))
     got = np.array([f.time_s for f in frames])
@@ -395,7 +397,7 @@ def test_bad_input_gives_one_line_media_error(
     tmp_path: Path, make: Callable[[Path], Path], error: type[MimicaError], pattern: str, probe_raises: bool
 ) -> None:
     path = make(tmp_path)
-    calls = {"sample_frames": lambda: list(sample_frames(path, 8))}
+    calls: dict[str, Callable[[], object]] = {"sample_frames": lambda: list(sample_frames(path, 8))}
     if probe_raises:
         calls["probe"] = lambda: probe(path)
     for name, call in calls.items():

@@ -40,7 +40,7 @@ def test_32_frames_from_ffpp(shared_data: Path, want: dict[str, str]) -> None:
     assert (info.width, info.height) == (int(row["width"]), int(row["height"]))
     assert info.fps == pytest.approx(float(row["fps"]), rel=0.01)
     assert info.duration_s == pytest.approx(float(row["duration_s"]), abs=0.1)
-    assert info.frame_count is not None
+    assert info.frame_count is not None and info.duration_s is not None and info.fps is not None
 
     stats = DecodeStats()
     frames = list(sample_frames(path, N, stats))

@@ -10,9 +10,11 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import av
 import numpy as np
+from av.sidedata.sidedata import SideData
 from numpy.typing import NDArray
 
 #: EXIF Orientation tag
@@ -100,8 +102,8 @@ def frame_orientation(frame: av.VideoFrame, fallback: Orientation = UPRIGHT) -> 
     exposes no reader on the stream. `VideoFrame.rotation` gives only the angle, which is wrong for mirrored
     matrices, so the matrix itself is read.
     """
-    sd = frame.side_data.get("DISPLAYMATRIX")
+    sd = cast("SideData | None", frame.side_data.get("DISPLAYMATRIX"))
     if sd is None:
         return fallback
-    matrix = np.frombuffer(bytes(sd), dtype=np.int32)
-    return Orientation.from_display_matrix(matrix) if matrix.size >= 9 else fallback
+    matrix = np.frombuffer(bytes(sd), dtype=np.int32)  # native byte order, as FFmpeg stores it
+    return Orientation.from_display_matrix(matrix.tolist()) if matrix.size >= 9 else fallback
