@@ -47,6 +47,7 @@ VIDEOS = [
     pytest.param(".mkv", "libvpx-vp9", "yuv420p", False, "vp9", False, id="mkv-vp9"),
     pytest.param(".mp4", "libvpx-vp9", "yuv420p", False, "vp9", True, id="mp4-vp9"),
     pytest.param(".avi", "mpeg4", "yuv420p", True, "mpeg4", True, id="avi-mpeg4-pcm"),
+    pytest.param(".avi", "libx264", "yuv420p", False, "h264", True, id="avi-h264"),
     pytest.param(".mov", "mpeg4", "yuv420p", False, "mpeg4", True, id="mov-mpeg4"),
     pytest.param(".mkv", "mpeg4", "yuv420p", False, "mpeg4", False, id="mkv-mpeg4"),
     pytest.param(".mp4", "mpeg4", "yuv420p", False, "mpeg4", True, id="mp4-mpeg4"),

@@ -183,7 +183,7 @@ def sample_frames(path: str | Path, n: int = 32, stats: DecodeStats | None = Non
 
     The frame sampled for each of `sample_times` is the one on screen at that time, so a video with fewer than
     n frames yields each frame once. Frame.time_s is the frame's presentation time (from its pts) in seconds
-    from the start of the stream; Frame.index its position in display order. One pass: every frame is decoded
+    after the first frame; Frame.index its position in display order. One pass: every frame is decoded
     (H.264 needs it), only the chosen ones are converted to RGB. A packet that fails to decode is counted in
     `stats.failed` and skipped, and a file cut short yields the frames before the cut (`stats.truncated`).
 
@@ -420,10 +420,11 @@ def _decode(
 def _timed(
     c: av.container.InputContainer, vs: av.video.stream.VideoStream, stats: DecodeStats
 ) -> Iterator[_Timed]:
-    """Decoded frames with times from their pts; a frame without pts is placed one frame period after the
-    previous one."""
+    """Decoded frames with their times from pts, counted from the first frame, as players and the ffmpeg tool
+    show them: the stream's own start_time can sit a frame before it (AVI guesses H.264 pts one frame late)
+    or seconds away (MPEG-TS clocks). A frame without pts comes one frame period after the previous one."""
     period = _period(vs)
-    start = float(vs.start_time * vs.time_base) if vs.start_time is not None and vs.time_base else None
+    start: float | None = None
     t = -period
     for index, frame in enumerate(_decode(c, vs, stats)):
         pts = frame.time
@@ -431,7 +432,7 @@ def _timed(
             t += period
         else:
             if start is None:
-                start = pts
+                start = pts - (t + period)  # the first timed frame continues the timeline
             t = pts - start
         stats.last_time_s = t
         yield _Timed(frame, index, t)
