@@ -23,6 +23,7 @@ from mimica.media import (
     VIDEO_SUFFIXES,
     DecodeStats,
     find_media,
+    iter_frames,
     probe,
     read_image,
     sample_frames,
@@ -138,6 +139,40 @@ def test_variable_frame_rate_uses_real_timestamps(tmp_path: Path, suffix: str) -
     assert got == pytest.approx(times[sorted(set(expected))], abs=1e-3)
     # a frame-count rule (index * mean period) would be off by several frames somewhere
     assert np.abs(got - np.array([f.index for f in frames]) / info.fps).max() > 0.02
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".mkv"])
+def test_iter_frames_gives_every_frame_upright(tmp_path: Path, suffix: str) -> None:
+    n_frames = 12
+    path = mediagen.write_video(tmp_path / f"all{suffix}", size=SIZE, frames=n_frames, vfr=True, rotation=90)
+    stats = DecodeStats()
+    frames = list(iter_frames(path, stats))
+    assert [f.index for f in frames] == list(range(n_frames))
+    assert [f.time_s for f in frames] == pytest.approx(
+        mediagen.frame_times(n_frames, FPS, vfr=True), abs=1e-3
+    )
+    assert all(f.image.shape == (SIZE[0], SIZE[1], 3) for f in frames)
+    assert (stats.decoded, stats.sampled, stats.ok) == (n_frames, n_frames, True)
+    image = mediagen.write_image(tmp_path / "a.png", SIZE)
+    assert [f.index for f in iter_frames(image)] == [0]
+
+
+def test_iter_frames_stops_at_the_cut(tmp_path: Path) -> None:
+    path = mediagen.truncate(mediagen.write_video(tmp_path / "cut.mkv", size=SIZE, frames=50), 0.5)
+    stats = DecodeStats()
+    frames = list(iter_frames(path, stats))
+    assert 0 < len(frames) == stats.decoded < 50 and stats.truncated
+
+
+def test_legacy_rotation_helper_reads_the_tag_clockwise(tmp_path: Path) -> None:
+    """`_rotation` stays for code written against the first draft (clockwise degrees, tag only)."""
+    import av
+
+    from mimica.media.open import _rotation
+
+    path = mediagen.write_video(tmp_path / "tag.mkv", size=SIZE, frames=2, rotate_tag=90)
+    with av.open(str(path)) as c:
+        assert _rotation(c.streams.video[0]) == 90
 
 
 def test_fewer_frames_than_asked_yields_each_once(tmp_path: Path) -> None:

@@ -9,12 +9,13 @@ from mimica.media.open import (
     DecodeStats,
     MediaInfo,
     find_media,
+    iter_frames,
     probe,
     read_image,
     sample_frames,
     sample_times,
 )
-from mimica.media.orientation import Orientation
+from mimica.media.orientation import Orientation, frame_orientation
 
 __all__ = [
     "IMAGE_SUFFIXES",
@@ -24,6 +25,8 @@ __all__ = [
     "MediaInfo",
     "Orientation",
     "find_media",
+    "frame_orientation",
+    "iter_frames",
     "probe",
     "read_image",
     "sample_frames",

@@ -193,6 +193,17 @@ def sample_frames(path: str | Path, n: int = 32, stats: DecodeStats | None = Non
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
+    return _frames(path, n, stats)
+
+
+def iter_frames(path: str | Path, stats: DecodeStats | None = None) -> Iterator[Frame]:
+    """Every frame of the video (the one picture of an image), upright, with times, for stages that need
+    them all (tracking faces through a clip). Converts each frame to RGB, so prefer `sample_frames` when a
+    sample will do; errors and `stats` as there."""
+    return _frames(path, None, stats)
+
+
+def _frames(path: str | Path, n: int | None, stats: DecodeStats | None) -> Iterator[Frame]:
     stats = stats if stats is not None else DecodeStats()
     p = _check_file(path)
     im = _open_image(p)
@@ -350,6 +361,13 @@ def _period(vs: av.video.stream.VideoStream) -> float:
     return 1 / float(rate) if rate else 1 / 25
 
 
+def _rotation(vs: av.video.stream.VideoStream) -> int:
+    """Deprecated, kept for callers of the first draft: clockwise degrees from the legacy `rotate` tag only,
+    which is all that draft could read. Display matrices (what phones write) are on the decoded frames: use
+    `iter_frames` / `sample_frames`, or `orientation.frame_orientation(frame).apply(rgb)`."""
+    return -_tag_orientation(vs).rotation % 360
+
+
 def _tag_orientation(vs: av.video.stream.VideoStream) -> Orientation:
     """Old muxers wrote the rotation as a `rotate` tag (Matroska still passes it through); FFmpeg 4 honoured
     it, newer FFmpeg only reads display matrices, which `frame_orientation` prefers."""
@@ -439,8 +457,13 @@ def _timed(
 
 
 def _sample_video(
-    p: Path, c: av.container.InputContainer, vs: av.video.stream.VideoStream, n: int, stats: DecodeStats
+    p: Path,
+    c: av.container.InputContainer,
+    vs: av.video.stream.VideoStream,
+    n: int | None,
+    stats: DecodeStats,
 ) -> Iterator[Frame]:
+    """n frames (all when n is None), decoded in one pass; closes the container when done or abandoned."""
     with c:
         try:
             dur = _duration(c, vs)
@@ -449,7 +472,12 @@ def _sample_video(
         except _AV_ERRORS as err:
             raise MediaError(f"{p}: video header is unreadable ({_short(err)}); the file is corrupt") from err
         frames = _timed(c, vs, stats)
-        chosen = _pick_by_time(frames, dur, n) if dur and dur > 0 else _pick_by_count(frames, n)
+        if n is None:
+            chosen: Iterator[_Timed] = frames
+        elif dur and dur > 0:
+            chosen = _pick_by_time(frames, dur, n)
+        else:
+            chosen = _pick_by_count(frames, n)
         for item in chosen:
             yield _to_frame(item, fallback, stats, p)
         for _ in frames:  # keep decoding so that stats count every frame and failure
