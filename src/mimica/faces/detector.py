@@ -7,8 +7,11 @@ one gives 468 landmarks. Both weights ship inside the mediapipe wheel, so nothin
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Callable
+import sys
+import warnings
+from collections.abc import Callable, Iterator
 from typing import Protocol
 
 import numpy as np
@@ -17,6 +20,27 @@ from numpy.typing import NDArray
 from mimica.errors import FaceBackendError
 from mimica.faces.landmarks import LEFT_EYE_CORNERS, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, RIGHT_EYE_CORNERS
 from mimica.types import N_MESH, Faces
+
+
+@contextlib.contextmanager
+def quiet_native_stderr() -> Iterator[None]:
+    """Silences what TFLite and absl write straight to file descriptor 2 while mediapipe builds its graphs and
+    runs them the first time ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires..."): noise
+    that users would take for errors. Python-level stderr is untouched outside this block."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (embedded, captured): nothing to hide
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(fd)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), fd)
+            yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
 
 
 class FaceDetector(Protocol):
@@ -53,15 +77,22 @@ class MediapipeDetector:
 
     def __init__(self, min_confidence: float = 0.5, crop_scale: float = 1.8, max_faces: int = 8) -> None:
         os.environ.setdefault("GLOG_minloglevel", "2")
+        warnings.filterwarnings("ignore", message="SymbolDatabase.GetPrototype", category=UserWarning)
         try:
             from mediapipe.python.solutions import face_detection, face_mesh
         except ImportError as err:  # pragma: no cover - depends on the environment
             raise FaceBackendError(
                 f"mediapipe could not be imported ({err}); reinstall with: pip install 'mediapipe==0.10.14'"
             ) from err
-        self._det = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
-        self._det_near = face_detection.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
-        self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False)
+        with quiet_native_stderr():
+            self._det = face_detection.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+            self._det_near = face_detection.FaceDetection(model_selection=0,
+                                                          min_detection_confidence=min_confidence)
+            self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1, refine_landmarks=False)
+            # the first run of each graph logs from native code too: run them once here, silenced
+            blank = np.zeros((64, 64, 3), np.uint8)
+            for graph in (self._det, self._det_near, self._mesh):
+                graph.process(blank)
         self.crop_scale = crop_scale
         self.max_faces = max_faces
 

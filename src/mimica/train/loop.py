@@ -68,6 +68,16 @@ def validate(model: torch.nn.Module, data: TrainData, sbi_val: tuple[np.ndarray,
     return out
 
 
+def set_lr(opt: torch.optim.Optimizer, peak: float, progress: float) -> float:
+    """Warm-up then cosine decay over the run's progress, the larger of step and time fractions, so the rate
+    anneals fully even when the time budget ends the run before the planned epochs (slow CPUs)."""
+    p = min(max(progress, 0.0), 1.0)
+    lr = peak * p / 0.05 if p < 0.05 else peak * 0.5 * (1 + np.cos(np.pi * (p - 0.05) / 0.95))
+    for g in opt.param_groups:
+        g["lr"] = lr
+    return float(lr)
+
+
 def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
     """Runs the recipe; returns the folder with best.pt. Export and calibration are in `export.py`."""
     torch.manual_seed(cfg.seed)
@@ -89,16 +99,15 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     ds = PairDataset(data.real_train, data.fake_train, seed=cfg.seed)
     steps_per_epoch = len(ds) // cfg.batch_size
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg.lr, total_steps=cfg.epochs * steps_per_epoch,
-                                                pct_start=0.1)
-    start_epoch, best, best_epoch, spent = 0, -1.0, -1, 0.0
+    total_steps = cfg.epochs * steps_per_epoch
+    start_epoch, best, best_epoch, spent, global_step = 0, -1.0, -1, 0.0, 0
     last = out / "last.pt"
     if resume and last.exists():
         ck = torch.load(last, weights_only=False)
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["opt"])
-        sched.load_state_dict(ck["sched"])
         start_epoch, best, best_epoch, spent = ck["epoch"] + 1, ck["best"], ck["best_epoch"], ck["spent"]
+        global_step = ck["step"]
         log(f"resumed after epoch {ck['epoch']} (best video AUC {best:.4f} at epoch {best_epoch})")
 
     for epoch in range(start_epoch, cfg.epochs):
@@ -115,19 +124,21 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
         model.train()
         t0 = time.time()
         losses = []
+        lr = opt.param_groups[0]["lr"]
         for step, (x, y) in enumerate(loader):
             x = to_input(x.flatten(0, 1)).contiguous(memory_format=torch.channels_last)
             loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y.flatten())
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            sched.step()
+            global_step += 1
+            lr = set_lr(opt, cfg.lr, max(global_step / total_steps, (spent + time.time() - t0) / 60 / cfg.max_minutes))
             losses.append(loss.item())
             if step % 50 == 0:
                 el = time.time() - t0
                 eta = el / (step + 1) * (steps_per_epoch - step - 1)
                 log(f"epoch {epoch} step {step}/{steps_per_epoch} loss {np.mean(losses[-50:]):.4f} "
-                    f"lr {sched.get_last_lr()[0]:.5f} eta {eta / 60:.1f} min")
+                    f"lr {lr:.5f} eta {eta / 60:.1f} min")
             if (spent + time.time() - t0) / 60 >= cfg.max_minutes:
                 break
         spent += time.time() - t0
@@ -140,7 +151,7 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
         if score > best:
             best, best_epoch = score, epoch
             _save({"model": model.state_dict(), "epoch": epoch, "metrics": metrics, "net": cfg.net}, out / "best.pt")
-        _save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(), "epoch": epoch,
+        _save({"model": model.state_dict(), "opt": opt.state_dict(), "step": global_step, "epoch": epoch,
                "best": best, "best_epoch": best_epoch, "spent": spent}, last)
     log(f"best epoch {best_epoch} with validation video AUC {best:.4f}")
     return out

@@ -1,0 +1,3 @@
+from mimica.cli import main
+
+main()

@@ -1,0 +1,210 @@
+"""The `mimica` command: a thin layer over the public API. Errors become one line on stderr and an exit code.
+
+Exit codes: 0 the command ran (for scan: at least one file was scanned; a verdict is data, not an error),
+1 nothing could be done (every file failed, bad config...), 2 wrong usage, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from mimica.errors import MimicaError
+
+app = typer.Typer(
+    name="mimica", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
+    help="Find manipulated faces in images and videos; train and evaluate detectors.",
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+VERDICT_STYLE = {"fake": "bold red", "real": "green", "uncertain": "yellow", "no-face": "dim", "error": "red"}
+
+
+def _progress_bar(enabled: bool):  # type: ignore[no-untyped-def]
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
+                    transient=True, disable=not (enabled and err.is_terminal))
+
+
+@app.command()
+def scan(
+    paths: Annotated[list[Path], typer.Argument(help="Images, videos or folders to scan.")],
+    json_out: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per file (docs/scan.md).")] = False,
+    frames: Annotated[int, typer.Option(min=1, help="Frames sampled evenly over each video.")] = 32,
+    threshold: Annotated[float | None, typer.Option(
+        min=0, max=1, help="One decision threshold instead of the model's real/fake pair.")] = None,
+    model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = "mimica-sbi-v1",
+    report: Annotated[Path | None, typer.Option(help="Write an HTML report (one file: the first scanned).")] = None,
+    no_provenance: Annotated[bool, typer.Option("--no-provenance", help="Skip watermark/C2PA checks.")] = False,
+) -> None:
+    """Is a face in this image or video manipulated? Prints a verdict per file and a table per face track."""
+    from mimica.scan import Scanner
+
+    scanner = Scanner(model=model, frames=frames, threshold=threshold, provenance=not no_provenance)
+    scanned = failed = 0
+    with _progress_bar(True) as bar:
+        task = bar.add_task("scanning", total=None)
+        for path in paths:
+            try:
+                from mimica.media import find_media
+
+                files = find_media(path)
+            except MimicaError as e:
+                failed += 1
+                _emit_error(path, str(e), json_out)
+                continue
+            for f in files:
+                bar.update(task, description=f"scanning {f.name}", completed=0, total=None)
+
+                def progress(stage: str, done: int, total: int) -> None:
+                    bar.update(task, completed=done, total=total)
+
+                try:
+                    result, evidence = scanner.scan_evidence(f, progress)
+                except MimicaError as e:
+                    failed += 1
+                    _emit_error(f, str(e), json_out)
+                    continue
+                scanned += 1
+                if report is not None and scanned == 1:
+                    _write_report(report, result, evidence)
+                if json_out:
+                    out.print(result.model_dump_json(), markup=False, highlight=False)
+                else:
+                    _print_human(result)
+    if scanned == 0:
+        raise typer.Exit(1)
+
+
+def _emit_error(path: Path, message: str, json_out: bool) -> None:
+    from mimica.scan import ScanResult
+
+    if json_out:
+        out.print(ScanResult(path=str(path), verdict="error", error=message).model_dump_json(), markup=False)
+    err.print(f"mimica: error: {message}", markup=False)
+
+
+def _print_human(result) -> None:  # type: ignore[no-untyped-def]
+    from rich.table import Table
+
+    style = VERDICT_STYLE.get(result.verdict, "")
+    p = "" if result.probability is None else f" {result.probability:.2f}"
+    out.print(f"[{style}]{result.verdict.upper()}{p}[/]  {result.path}  [dim]{result.reason}[/]")
+    wm = (result.provenance.get("watermark") or {}) if result.provenance else {}
+    if wm.get("detected"):
+        out.print("  [bold red]mimica watermark found[/]: this file was made by a face-swap tool")
+    if len(result.tracks) > 0:
+        t = Table(box=None, pad_edge=False, show_edge=False)
+        for col in ("track", "verdict", "p(fake)", "faces", "from s", "to s", "max p"):
+            t.add_column(col, justify="right" if col not in ("verdict",) else "left")
+        for tr in result.tracks:
+            ps = [d.probability for d in tr.detections]
+            t.add_row(str(tr.id), f"[{VERDICT_STYLE.get(tr.verdict, '')}]{tr.verdict}[/]", f"{tr.probability:.2f}",
+                      str(len(tr.detections)), f"{tr.detections[0].time_s:.1f}", f"{tr.detections[-1].time_s:.1f}",
+                      f"{max(ps):.2f}")
+        out.print(t)
+
+
+def _write_report(path: Path, result, evidence) -> None:  # type: ignore[no-untyped-def]
+    try:
+        from mimica.report import write_report
+    except ImportError as e:
+        raise MimicaError(f"HTML reports need the report module ({e})") from e
+    write_report(path, result, evidence)
+    err.print(f"report written to {path}")
+
+
+@app.command()
+def prepare(
+    datasets: Annotated[list[Path], typer.Argument(help="Dataset folders (any layout mimica reads).")],
+    cache: Annotated[Path, typer.Option(help="Where the crops go (resumable).")] = Path("cache/crops128"),
+    frames: Annotated[int, typer.Option(min=1, help="Frames sampled per video.")] = 32,
+    workers: Annotated[int, typer.Option(min=1, help="Processes.")] = 2,
+) -> None:
+    """Cache aligned face crops and landmarks of datasets through the scan's own face stages."""
+    from mimica.datasets import load_dataset
+    from mimica.train.prepare import PrepareConfig, prepare as run_prepare
+
+    items = [it for d in datasets for it in load_dataset(d)]
+    with _progress_bar(True) as bar:
+        task = bar.add_task("preparing", total=None)
+        files = run_prepare(items, cache, PrepareConfig(frames=frames), workers,
+                            progress=lambda a, b: bar.update(task, completed=a, total=b))
+    out.print(f"{len(items)} items, {len(files)} cache files in {cache}")
+
+
+@app.command()
+def train(
+    config: Annotated[Path, typer.Argument(help="Training recipe (TOML), e.g. configs/default.toml.")],
+    resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in out_dir.")] = True,
+    install: Annotated[bool, typer.Option(help="Copy the exported model into the package's weights.")] = False,
+) -> None:
+    """Train a detector (self-blended pseudo-fakes from real faces), export it to ONNX with its model card."""
+    try:
+        import torch  # noqa: F401
+    except ImportError as e:
+        raise MimicaError("training needs torch: pip install torch==2.13.0 'mimica[train]'") from e
+    from mimica.models.registry import WEIGHTS
+    from mimica.train.config import load_config
+    from mimica.train.data import build_data
+    from mimica.train.export import finish
+    from mimica.train.loop import train as run_train
+
+    cfg = load_config(config)
+
+    def log(line: str) -> None:
+        err.print(line, markup=False)
+
+    run_train(cfg, log=log, resume=resume)
+    card = finish(cfg, build_data(cfg), log=log, install_dir=WEIGHTS if install else None)
+    out.print(f"model card: {card}")
+
+
+def _register_extras() -> None:
+    """Commands that live with their own step (evaluate, swap, web); each is optional."""
+    import importlib
+
+    for module in ("mimica.evaluate.cli", "mimica.swap.cli", "mimica.web.cli"):
+        try:
+            importlib.import_module(module).register(app)
+        except ImportError as e:
+            if e.name and e.name.startswith("mimica"):
+                continue
+            raise
+
+
+_register_extras()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except MimicaError as e:
+        err.print(f"mimica: error: {e}", markup=False)
+        sys.exit(1)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err.print("mimica: aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("mimica: interrupted")
+        sys.exit(130)
+    except Exception as e:  # click usage errors and anything unexpected: one line, never a traceback
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if os.environ.get("MIMICA_DEBUG"):
+            raise
+        err.print(f"mimica: internal error: {type(e).__name__}: {e} (set MIMICA_DEBUG=1 for the traceback)",
+                  markup=False)
+        sys.exit(1)

@@ -1,0 +1,177 @@
+"""The scan: media -> frames -> faces -> tracks -> aligned crops -> model -> scores -> verdict.
+
+Built only from the public stages, so a power user can run the same steps in a loop of their own.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mimica.align import crop_faces
+from mimica.errors import MimicaError
+from mimica.faces import FaceDetector, IoUTracker, create_detector
+from mimica.media import DecodeStats, MediaInfo, find_media, probe, sample_frames
+from mimica.models import DEFAULT_MODEL, Classifier, load_model
+from mimica.scan.aggregate import file_probability, track_probability, verdict_of
+from mimica.scan.result import Detection, FrameCounts, MediaFacts, ModelRef, ScanResult, Track
+
+#: progress(stage, done, total): stages are "frames" (total = frames to sample) and "done"
+Progress = Callable[[str, int, int], None]
+
+WATERMARK_REASON = "carries mimica's synthetic-media watermark (made by a face-swap tool)"
+
+
+@dataclass
+class Evidence:
+    """What a report needs beyond the JSON: the aligned crops, per track in the order of its detections,
+    small copies of the sampled frames, and the classifier that scored them."""
+
+    classifier: Classifier
+    media: MediaInfo | None = None
+    crops: dict[int, list[NDArray[np.uint8]]] = field(default_factory=dict)
+    thumbnails: list[tuple[float, NDArray[np.uint8]]] = field(default_factory=list)
+
+
+class Scanner:
+    """Scans files with one detector and one model, loaded once.
+
+    frames: how many frames to sample evenly over a video (more: steadier verdict, proportionally slower).
+    threshold: a single decision threshold replacing the model card's two (no `uncertain` band).
+    provenance: also look for marks of synthetic origin (watermark, C2PA, IPTC metadata).
+    """
+
+    def __init__(
+        self,
+        model: str | Path | Classifier = DEFAULT_MODEL,
+        frames: int = 32,
+        detector: str | FaceDetector = "mediapipe",
+        threshold: float | None = None,
+        provenance: bool = True,
+        threads: int = 2,
+    ) -> None:
+        if frames < 1:
+            raise MimicaError(f"--frames must be at least 1, got {frames}")
+        if threshold is not None and not 0 <= threshold <= 1:
+            raise MimicaError(f"--threshold must be between 0 and 1, got {threshold}")
+        self.classifier = model if isinstance(model, Classifier) else load_model(model, threads=threads)
+        self.detector = create_detector(detector) if isinstance(detector, str) else detector
+        self.frames = frames
+        card = self.classifier.card.thresholds
+        self.thresholds = (threshold, threshold) if threshold is not None else (card.real, card.fake)
+        self.provenance = provenance
+
+    def scan(self, path: str | Path, progress: Progress | None = None) -> ScanResult:
+        """Scans one file; raises MimicaError when it cannot be scanned at all."""
+        return self.scan_evidence(path, progress)[0]
+
+    def scan_all(self, path: str | Path, progress: Progress | None = None) -> Iterator[ScanResult]:
+        """A file or every media file under a folder; a file that fails gives a result with verdict `error`,
+        and the others go on."""
+        for f in find_media(path):
+            try:
+                yield self.scan(f, progress)
+            except MimicaError as err:
+                yield ScanResult(path=str(f), verdict="error", error=str(err))
+
+    def scan_evidence(self, path: str | Path, progress: Progress | None = None) -> tuple[ScanResult, Evidence]:
+        p = Path(path)
+        timings: dict[str, float] = defaultdict(float)
+        t_start = time.perf_counter()
+        info = probe(p)
+        stats = DecodeStats()
+        tracker = IoUTracker()
+        evidence = Evidence(self.classifier, info)
+        recipe = self.classifier.recipe
+        dets: dict[int, list[Detection]] = defaultdict(list)
+        frames_seen: list[NDArray[np.uint8]] = []
+        n_target = 1 if info.kind == "image" else self.frames
+        t = time.perf_counter()
+        for k, frame in enumerate(sample_frames(p, n_target, stats)):
+            timings["decode"] += time.perf_counter() - t
+            t = time.perf_counter()
+            faces = tracker.update(self.detector.detect(frame.image))
+            timings["faces"] += time.perf_counter() - t
+            t = time.perf_counter()
+            crops, _ = crop_faces(frame.image, faces.points5, recipe)
+            timings["align"] += time.perf_counter() - t
+            t = time.perf_counter()
+            probs = self.classifier.predict(crops)
+            timings["classify"] += time.perf_counter() - t
+            for i in range(len(faces)):
+                tid = int(faces.track_id[i])
+                dets[tid].append(Detection(
+                    time_s=round(frame.time_s, 4), frame_index=frame.index,
+                    box=tuple(round(float(v), 1) for v in faces.xyxy[i]),  # type: ignore[arg-type]
+                    probability=float(probs[i]), detector_score=round(float(faces.score[i]), 4),
+                ))
+                evidence.crops.setdefault(tid, []).append(crops[i])
+            if self.provenance:
+                frames_seen.append(frame.image)
+            evidence.thumbnails.append((frame.time_s, _thumbnail(frame.image)))
+            if progress:
+                progress("frames", k + 1, n_target)
+            t = time.perf_counter()
+        timings["decode"] += time.perf_counter() - t
+
+        real_t, fake_t = self.thresholds
+        tracks = []
+        for new_id, tid in enumerate(sorted(dets, key=lambda i: dets[i][0].time_s)):
+            prob = track_probability([d.probability for d in dets[tid]])
+            tracks.append(Track(id=new_id, verdict=verdict_of(prob, real_t, fake_t), probability=prob,
+                                detections=dets[tid]))
+            evidence.crops[new_id] = evidence.crops.pop(tid) if new_id != tid else evidence.crops[tid]
+        evidence.crops = {t.id: evidence.crops[t.id] for t in tracks}
+
+        provenance: dict = {}
+        if self.provenance:
+            t = time.perf_counter()
+            provenance = _inspect_provenance(p, frames_seen)
+            timings["provenance"] = time.perf_counter() - t
+        del frames_seen
+
+        prob, top = file_probability(tracks, info.kind == "video")
+        if prob is None:
+            verdict, reason = "no-face", "no face was found in the sampled frames"
+        else:
+            verdict = verdict_of(prob, real_t, fake_t)
+            where = "the face" if info.kind == "image" and len(tracks) == 1 else f"face track {top.id}"
+            reason = f"{where} scored {prob:.2f} over {len(top.detections)} frame(s)"
+        if (provenance.get("watermark") or {}).get("detected"):
+            verdict, reason = "fake", WATERMARK_REASON + (f"; classifier: {reason}" if prob is not None else "")
+        timings["total"] = time.perf_counter() - t_start
+        result = ScanResult(
+            path=str(p), verdict=verdict, probability=prob, reason=reason,
+            thresholds={"real": real_t, "fake": fake_t},
+            frames=FrameCounts(sampled=stats.sampled, decoded=stats.decoded, failed=stats.failed),
+            tracks=tracks, provenance=provenance,
+            model=ModelRef(name=self.classifier.card.name, version=self.classifier.card.version),
+            media=MediaFacts(kind=info.kind, container=info.container, codec=info.codec, width=info.width,
+                             height=info.height, duration_s=info.duration_s, fps=info.fps),
+            timings_s={k: round(v, 4) for k, v in timings.items()},
+        )
+        if progress:
+            progress("done", 1, 1)
+        return result, evidence
+
+
+def _thumbnail(img: NDArray[np.uint8], side: int = 320) -> NDArray[np.uint8]:
+    import cv2
+
+    h, w = img.shape[:2]
+    s = side / max(h, w)
+    return cv2.resize(img, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else img
+
+
+def _inspect_provenance(path: Path, frames: list[NDArray[np.uint8]]) -> dict:
+    try:
+        from mimica.provenance import inspect
+    except ImportError:  # provenance reading not available in this install
+        return {}
+    return inspect(path, frames=frames)

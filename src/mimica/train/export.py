@@ -1,0 +1,140 @@
+"""After training: ONNX export with a parity check, calibration on validation, thresholds, the model card.
+
+Calibration (documented in the card): Platt scaling, a logistic regression of the video label on the frame
+logits of the validation split's main faces, with balanced class weights so the probability does not encode
+the split's fake/real ratio. Thresholds on the video-level probability (mean of frame probabilities):
+`fake` = the lowest threshold that keeps false alarms on real validation videos at or below 5%,
+`real` = the highest threshold that keeps misses of fake validation videos at or below 5%; between them the
+verdict is `uncertain`. When the two cross (a model that separates the split well), both become their midpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.linear_model import LogisticRegression
+
+from mimica.models.card import AlignSpec, Calibration, InputSpec, ModelCard, Thresholds, sha256_file
+from mimica.scan.aggregate import __doc__ as AGGREGATION_RULE
+from mimica.train.config import TrainConfig
+from mimica.train.data import TrainData
+from mimica.train.loop import Log, predict_logits, video_scores
+from mimica.train.net import create_net
+
+PARITY_TOL = 1e-3
+MAX_FALSE_ALARMS = 0.05
+MAX_MISSES = 0.05
+
+
+def export_onnx(model: torch.nn.Module, path: Path, size: int) -> None:
+    model.eval()
+    buf = io.BytesIO()
+    # the TorchScript exporter (dynamo=False) needs only `onnx`, which at <1.21 accepts mediapipe's protobuf 4
+    torch.onnx.export(model, (torch.zeros(1, 3, size, size),), buf, dynamo=False, opset_version=17,
+                      input_names=["input"], output_names=["logit"],
+                      dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}})
+    tmp = path.with_suffix(".onnx.tmp")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, path)
+
+
+def parity(model: torch.nn.Module, onnx_path: Path, crops: np.ndarray) -> float:
+    """Largest absolute difference of logits between torch and onnxruntime on the given crops."""
+    import onnxruntime as ort
+
+    from mimica.train.data import to_input
+
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    x = to_input(torch.from_numpy(np.ascontiguousarray(crops.transpose(0, 3, 1, 2)))).numpy()
+    ort_out = np.concatenate([sess.run(None, {"input": x[i : i + 64]})[0] for i in range(0, len(x), 64)])
+    return float(np.abs(ort_out.reshape(-1) - predict_logits(model, crops)).max())
+
+
+def calibrate(logits: np.ndarray, labels: np.ndarray) -> Calibration:
+    lr = LogisticRegression(C=1e4, class_weight="balanced").fit(logits.reshape(-1, 1), labels)
+    return Calibration(method="platt", a=float(lr.coef_[0, 0]), b=float(lr.intercept_[0]),
+                       fitted_on="frame logits of the main face, identity-disjoint validation split")
+
+
+def choose_thresholds(video_probs: np.ndarray, labels: np.ndarray) -> Thresholds:
+    real_p, fake_p = video_probs[labels == 0], video_probs[labels == 1]
+    fake_t = float(np.quantile(real_p, 1 - MAX_FALSE_ALARMS)) if len(real_p) else 0.5
+    real_t = float(np.quantile(fake_p, MAX_MISSES)) if len(fake_p) else 0.5
+    if real_t > fake_t:
+        real_t = fake_t = (real_t + fake_t) / 2
+    return Thresholds(real=round(real_t, 4), fake=round(fake_t, 4),
+                      rule=f"fake: <= {MAX_FALSE_ALARMS:.0%} false alarms on real validation videos; "
+                           f"real: <= {MAX_MISSES:.0%} misses of fake validation videos; uncertain between")
+
+
+def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Path | None = None) -> Path:
+    """Exports best.pt of cfg.out_dir; returns the model card path."""
+    out = Path(cfg.out_dir)
+    ck = torch.load(out / "best.pt", weights_only=False)
+    model = create_net(cfg.net)
+    model.load_state_dict(ck["model"])
+    model.eval()
+    onnx_path = out / f"{cfg.name}.onnx"
+    export_onnx(model, onnx_path, cfg.crop_size)
+    diff = parity(model, onnx_path, data.val_videos.crops)
+    log(f"ONNX parity on {len(data.val_videos.crops)} validation crops: max |logit diff| = {diff:.2e}")
+    if diff > PARITY_TOL:
+        raise RuntimeError(f"ONNX export differs from torch by {diff:.2e} (> {PARITY_TOL}); not shipping it")
+
+    logits = predict_logits(model, data.val_videos.crops)
+    labels = data.val_videos.field("label").astype(int)
+    cal = calibrate(logits, labels) if len(np.unique(labels)) == 2 else Calibration(method="none")
+    probs = 1 / (1 + np.exp(-(cal.a * logits + cal.b)))
+    v = video_scores(data.val_videos, probs)
+    thresholds = choose_thresholds(v["score"], v["label"])
+    log(f"calibration a={cal.a:.3f} b={cal.b:.3f}; thresholds real<{thresholds.real} fake>={thresholds.fake}")
+
+    history = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    card = ModelCard(
+        name=cfg.name, version=cfg.version, onnx_file=onnx_path.name, sha256=sha256_file(onnx_path),
+        architecture=f"{cfg.net} (plain-torch ResNet-style CNN, mimica.train.net), trained from scratch",
+        parameters=sum(p.numel() for p in model.parameters()),
+        input=InputSpec(size=cfg.crop_size), align=AlignSpec(size=cfg.crop_size, margin=cfg.crop_margin),
+        calibration=cal, thresholds=thresholds, aggregation=(AGGREGATION_RULE or "").strip(),
+        training={
+            "recipe": "self-blended images (Shiohara and Yamasaki, CVPR 2022) from real faces"
+                      + (", plus labelled fakes" if cfg.use_labelled_fakes or cfg.forged else ", no real deepfakes"),
+            "config": cfg.model_dump(mode="json"),
+            "best_epoch": ck["epoch"],
+            "history": history,
+            "onnx_parity_max_abs_logit_diff": diff,
+            "data": [
+                {"name": "FairFace", "use": "real faces for pseudo-fakes (train folder); held-out photos (val)",
+                 "licence": "CC BY 4.0",
+                 "citation": "Karkkainen and Joo, FairFace: Face Attribute Dataset for Balanced Race, Gender, "
+                             "and Age for Bias Measurement and Mitigation, WACV 2021"},
+                {"name": "FaceForensics++ (c23, c40) and DeepFakeDetection originals",
+                 "use": "real videos of the training identities for pseudo-fakes; the identity-disjoint "
+                        "validation split for model selection, calibration and thresholds",
+                 "licence": "FaceForensics++ terms of use (research only); no data is redistributed",
+                 "citation": "Rossler et al., FaceForensics++: Learning to Detect Manipulated Facial Images, "
+                             "ICCV 2019"},
+            ],
+        },
+        intended_use="Flagging faces in images and videos that may have been manipulated (face swap, "
+                     "reenactment), as one piece of evidence for a person who checks it, not as proof.",
+        limitations=[
+            "Trained from scratch on a CPU in under two hours; far smaller than the published detectors.",
+            "Validation numbers come from a small split (about 50 videos) that also chose the epoch and the "
+            "thresholds, so they are optimistic; see docs/benchmarks.md.",
+            "Not tested on fully generated faces (GAN, diffusion), on heavy filters or on very small faces.",
+            "Heavy compression (FF++ c40 and social-media re-encodes) erases much of what it looks for.",
+        ],
+    )
+    card_path = onnx_path.with_suffix(".json")
+    card.save(card_path)
+    if install_dir is not None:
+        for f in (onnx_path, card_path):
+            shutil.copy2(f, install_dir / f.name)
+    return card_path
