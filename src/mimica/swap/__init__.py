@@ -24,6 +24,7 @@ from mimica.swap.core import (
     smooth_tracks,
     track_video,
 )
+from mimica.swap.pipeline import Worker, prefetch
 from mimica.swap.writer import IMAGE_OUT, LABEL_POSITIONS, VIDEO_OUT, Marking, UnsignedNotice, VideoWriter, check_output
 
 __all__ = [
@@ -108,13 +109,16 @@ def swap_video(
     options: SwapOptions,
     marking: Marking,
     progress: Progress | None = None,
+    max_frames: int | None = None,
 ) -> Path:
-    """Two passes over the video: landmarks and tracks, then warp + mark + encode with the audio remuxed."""
+    """Two passes over the video: landmarks and tracks, then warp + mark + encode with the audio remuxed.
+    max_frames: stop after this many frames (the audio then runs to its end in the file; forge uses it)."""
     import av
+    import numpy as np
 
     from mimica.swap.core import _open_video, _stream_orientation, _upright
 
-    frames_faces, times, n = track_video(target, progress)
+    frames_faces, times, n = track_video(target, progress, max_frames)
     if n == 0:
         raise MediaError(f"{target}: no frame could be decoded")
     if not any(len(f) for f in frames_faces):
@@ -132,25 +136,45 @@ def swap_video(
         swapper = FaceSwapper(face, options)
         streams = [vs] + ([audio] if audio is not None else [])
         with VideoWriter(out, w, h, rate, vs.time_base or Fraction(1, 90000), marking, audio) as writer:
-            idx = 0
-            try:
+
+            def decoded():
+                count = 0
                 for packet in c.demux(*streams):
                     if packet.stream.type == "audio":
-                        writer.mux(packet)
+                        yield packet, None
                         continue
                     for frame in packet.decode():
-                        img = _upright(frame, rot)
+                        if max_frames is not None and count >= max_frames:
+                            return
+                        count += 1
+                        yield _upright(frame, rot), frame.pts
+
+            def emit(item, pts) -> None:
+                if max_frames is not None and pts is None and writer.frames >= max_frames:
+                    return
+                if pts is None and not isinstance(item, np.ndarray):
+                    writer.mux(item)
+                else:
+                    writer.write(item, pts)
+
+            encoder = Worker(emit)
+            idx = 0
+            try:
+                for item, pts in prefetch(decoded()):
+                    if isinstance(item, np.ndarray):
                         for tid in tracks:
                             mesh = meshes[tid].get(idx)
                             if mesh is not None:
                                 lo, hi = mesh.min(0), mesh.max(0)
-                                img = swapper.apply(img, mesh, (int(round((lo[0] + hi[0]) / 2)),
-                                                                int(round((lo[1] + hi[1]) / 2))))
-                        writer.write(img, frame.pts)
+                                center = (int(round((lo[0] + hi[0]) / 2)), int(round((lo[1] + hi[1]) / 2)))
+                                item = swapper.apply(item, mesh, center)
                         idx += 1
                         if progress:
                             progress("swap", idx, n)
+                    encoder.submit(item, pts)
             except av.error.FFmpegError as err:
                 if idx == 0:
+                    encoder.close()
                     raise MediaError(f"{target}: video could not be decoded ({err})") from err
+            encoder.close()
     return out

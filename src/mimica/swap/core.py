@@ -191,11 +191,33 @@ def _stream_orientation(vs: av.video.stream.VideoStream):
     return Orientation.from_rotate_tag(tag)
 
 
-def _upright(frame: av.VideoFrame, fallback) -> NDArray[np.uint8]:
-    """RGB pixels turned upright (display matrix of the frame, else the stream's rotate tag)."""
+def _upright(frame: av.VideoFrame, fallback, scale: float = 1.0) -> NDArray[np.uint8]:
+    """RGB pixels turned upright (display matrix of the frame, else the stream's rotate tag), optionally
+    resized by `scale` in the same conversion (cheaper than converting at full size)."""
     from mimica.media.orientation import frame_orientation
 
-    return np.ascontiguousarray(frame_orientation(frame, fallback).apply(frame.to_ndarray(format="rgb24")))
+    if scale != 1.0:
+        rgb = frame.to_ndarray(width=_even(frame.width * scale), height=_even(frame.height * scale), format="rgb24")
+    else:
+        rgb = frame.to_ndarray(format="rgb24")
+    return np.ascontiguousarray(frame_orientation(frame, fallback).apply(rgb))
+
+
+def _even(x: float) -> int:
+    return max(2, int(round(x / 2)) * 2)
+
+
+#: landmark pass resolution cap (long side): FaceMesh sees a 192-px crop anyway, so converting full 1080p frames
+#: to RGB for it only costs time
+LANDMARK_SIDE = 960
+
+
+def _scaled(faces: Faces, sx: float, sy: float) -> Faces:
+    if len(faces) == 0:
+        return faces
+    k2 = np.array([sx, sy], np.float32)
+    return Faces(faces.xyxy * np.array([sx, sy, sx, sy], np.float32), faces.points5 * k2, faces.mesh * k2,
+                 faces.score, faces.track_id)
 
 
 def _open_video(path: Path) -> av.container.InputContainer:
@@ -209,8 +231,12 @@ def _open_video(path: Path) -> av.container.InputContainer:
     return c
 
 
-def track_video(path: Path, progress: Progress | None = None) -> tuple[list[Faces], list[float], int]:
+def track_video(
+    path: Path, progress: Progress | None = None, max_frames: int | None = None
+) -> tuple[list[Faces], list[float], int]:
     """Pass 1: tracked faces of every frame, their times (s) and the frame count."""
+    from mimica.media.orientation import frame_orientation
+
     frames_faces: list[Faces] = []
     times: list[float] = []
     tracker = IoUTracker(min_iou=0.3, max_center_dist=0.5, max_missed=int(5))
@@ -221,10 +247,15 @@ def track_video(path: Path, progress: Progress | None = None) -> tuple[list[Face
             vs.thread_type = "AUTO"
             rot = _stream_orientation(vs)
             total = vs.frames or 0
+            scale = min(1.0, LANDMARK_SIDE / max(vs.codec_context.width, vs.codec_context.height))
             try:
                 for frame in c.decode(vs):
-                    img = _upright(frame, rot)
-                    frames_faces.append(tracker.update(lm.detect(img)))
+                    if max_frames is not None and len(times) >= max_frames:
+                        break
+                    full = frame_orientation(frame, rot).apply(np.empty((frame.height, frame.width, 0))).shape
+                    img = _upright(frame, rot, scale)
+                    faces = _scaled(lm.detect(img), full[1] / img.shape[1], full[0] / img.shape[0])
+                    frames_faces.append(tracker.update(faces))
                     times.append(float(frame.time) if frame.time is not None else len(times) / 25.0)
                     if progress:
                         progress("landmarks", len(times), total)
