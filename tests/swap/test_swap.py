@@ -1,0 +1,202 @@
+from __future__ import annotations
+
+import hashlib
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from mimica.errors import MediaError, NoFaceError, OutputError, SwapError
+from mimica.faces import create_detector
+from mimica.provenance import inspect
+from mimica.provenance.keys import init_keys
+from mimica.provenance.xmp import COMPOSITE_TRAINED, digital_source_type, read_container_tags
+from mimica.swap import Marking, SwapOptions, UnsignedNotice, swap
+from mimica.swap.writer import add_label
+from tests.swap.swapmedia import audio_packets, frames_of, video_timestamps
+
+
+def _digest(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+def _mesh(img: np.ndarray) -> np.ndarray:
+    faces = create_detector("mediapipe").detect(img)
+    assert len(faces) >= 1
+    return faces.mesh[int(np.argmax(faces.area))]
+
+
+@pytest.mark.parametrize("blend", ["laplacian", "poisson"])
+def test_image_swap_follows_target_geometry(media, tmp_path, blend):
+    target = np.asarray(Image.open(media["target"]).convert("RGB"))
+    out = swap(media["source"], media["target"], tmp_path / "out.png", SwapOptions(blend=blend))
+    result = np.asarray(Image.open(out).convert("RGB"))
+    t, r = _mesh(target), _mesh(result)
+    size = float(np.ptp(t, axis=0).max())
+    err = np.linalg.norm(t - r, axis=1).mean() / size
+    assert err < 0.04, f"landmarks moved by {err:.3f} face sizes"
+    face = (slice(int(t[:, 1].min()), int(t[:, 1].max())), slice(int(t[:, 0].min()), int(t[:, 0].max())))
+    assert np.abs(result[face].astype(int) - target[face]).mean() > 3, "the face was not replaced"
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png"])
+def test_image_output_carries_every_mark(media, tmp_path, suffix):
+    out = tmp_path / f"out{suffix}"
+    with pytest.warns(UnsignedNotice, match="mimica keys init"):
+        swap(media["source"], media["target"], out, marking=Marking(label_position="top-left"))
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert digital_source_type(out) == COMPOSITE_TRAINED
+    report = inspect(out)
+    assert report["watermark"]["detected"] and report["watermark"]["p_value"] < 1e-5
+    assert report["digital_source_type"] == COMPOSITE_TRAINED
+    assert report["c2pa"]["present"] is False
+    # the visible label sits in the requested corner
+    target = np.asarray(Image.open(media["target"]).convert("RGB"))
+    labelled = add_label(target, "top-left")
+    corner = (slice(0, 40), slice(0, 50))
+    assert np.abs(labelled[corner].astype(int) - target[corner]).mean() > 20
+    assert np.abs(img[corner].astype(int) - labelled[corner]).mean() < 8
+    assert not list(tmp_path.glob(".*part*")), "temporary files left behind"
+
+
+def test_video_swap_keeps_timing_and_audio_and_is_marked(media, tmp_path):
+    src, clip = media["source"], media["clip"]
+    before = _digest(clip), _digest(src)
+    out = swap(src, clip, tmp_path / "out.mp4")
+    assert (_digest(clip), _digest(src)) == before, "inputs must never be modified"
+    assert video_timestamps(out) == pytest.approx(video_timestamps(clip), abs=1e-3)
+    packets = audio_packets(clip)
+    assert packets and audio_packets(out) == packets, "audio must be copied unchanged"
+    assert read_container_tags(out)["digital_source_type"] == COMPOSITE_TRAINED
+    report = inspect(out)
+    assert report["digital_source_type"] == COMPOSITE_TRAINED
+    assert report["watermark"]["detected"]
+    frames = frames_of(out)
+    geometry = [np.linalg.norm(_mesh(a) - _mesh(b), axis=1).mean() for a, b in
+                zip(frames[::8], frames_of(clip)[::8], strict=True)]
+    assert max(geometry) < 0.05 * 256
+
+
+def test_video_c2pa_round_trip_with_dev_keys(media, tmp_path, monkeypatch):
+    keys = tmp_path / "keys"
+    init_keys(keys)
+    monkeypatch.setenv("MIMICA_KEYS_DIR", str(keys))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UnsignedNotice)
+        out = swap(media["source"], media["clip"], tmp_path / "signed.mp4")
+    c2pa = inspect(out)["c2pa"]
+    assert c2pa["present"] and c2pa["valid"] and c2pa["trusted"]
+    assert c2pa["digital_source_type"] == COMPOSITE_TRAINED
+    assert "c2pa.soft-binding" in c2pa["assertions"]
+    monkeypatch.setenv("MIMICA_KEYS_DIR", str(tmp_path / "elsewhere"))
+    elsewhere = inspect(out)["c2pa"]
+    assert elsewhere["valid"] and elsewhere["trusted"] is False
+
+
+def test_image_c2pa_round_trip(media, tmp_path):
+    keys = tmp_path / "keys"
+    init_keys(keys)
+    out = swap(media["source"], media["target"], tmp_path / "signed.jpg", marking=Marking(key_dir=keys))
+    report = inspect(out, key_dir=keys)
+    assert report["c2pa"]["trusted"] is True
+    assert report["watermark"]["detected"]
+    assert digital_source_type(out) == COMPOSITE_TRAINED
+
+
+def test_private_key_is_detectable_only_with_the_key(media, tmp_path):
+    out = swap(media["source"], media["target"], tmp_path / "p.png", marking=Marking(private_key="s3cret"))
+    assert inspect(out, private_key="s3cret")["watermark"]["detected"]
+    from mimica.provenance import watermark
+
+    img = np.asarray(Image.open(out).convert("RGB"))
+    assert watermark.detect(img, key="s3cret").detected
+    assert watermark.detect(img, key="s3cret").p_value < watermark.detect(img, key="other").p_value
+    assert not watermark.detect(img, key="other").detected
+
+
+# -- bad input -------------------------------------------------------------------------------------------------
+
+
+def _nothing_written(folder: Path, before: set[Path]) -> None:
+    assert set(folder.iterdir()) == before
+
+
+def test_no_face_in_source(media, tmp_path):
+    with pytest.raises(NoFaceError, match="no face found in the source"):
+        swap(media["noface"], media["target"], tmp_path / "o.png")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("name,suffix", [("noface", ".png"), ("noface_video", ".mp4")])
+def test_no_face_in_target_writes_nothing(media, tmp_path, name, suffix):
+    target = media[name]
+    with pytest.raises(NoFaceError, match="nothing was written"):
+        swap(media["source"], target, tmp_path / f"o{suffix}")
+    assert not list(tmp_path.iterdir())
+
+
+def test_unreadable_inputs(media, tmp_path):
+    junk = tmp_path / "junk.jpg"
+    junk.write_bytes(b"\xff\xd8 not really a jpeg" * 10)
+    with pytest.raises(MediaError):
+        swap(junk, media["target"], tmp_path / "o.png")
+    with pytest.raises(MediaError):
+        swap(media["source"], junk, tmp_path / "o.png")
+    with pytest.raises(MediaError):
+        swap(tmp_path / "missing.png", media["target"], tmp_path / "o.png")
+
+
+@pytest.mark.parametrize("out_name,match", [
+    ("target.png", "same as an input"),
+    ("o.gif", "cannot write"),
+    ("o.avi", "cannot write"),
+    ("missing/o.png", "does not exist"),
+])
+def test_bad_output_paths(media, tmp_path, out_name, match):
+    out = media["target"] if out_name == "target.png" else tmp_path / out_name
+    before = _digest(media["target"])
+    with pytest.raises(OutputError, match=match):
+        swap(media["source"], media["target"], out)
+    assert _digest(media["target"]) == before
+
+
+def test_video_target_needs_a_video_container(media, tmp_path):
+    with pytest.raises(OutputError, match="cannot write .jpg"):
+        swap(media["source"], media["clip"], tmp_path / "o.jpg")
+
+
+def test_face_index_out_of_range(media, tmp_path):
+    with pytest.raises(SwapError, match="face"):
+        swap(media["source"], media["target"], tmp_path / "o.png", SwapOptions(face=3))
+
+
+def test_bad_options():
+    with pytest.raises(SwapError):
+        SwapOptions(blend="magic")
+    with pytest.raises(OutputError):
+        Marking(label_position="centre")
+
+
+def test_label_cannot_be_switched_off():
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(SwapOptions)} | {f.name for f in dataclasses.fields(Marking)}
+    assert not names & {"label", "no_label", "watermark", "no_watermark"}
+
+
+@pytest.mark.shared
+def test_swap_real_faces(shared_data, tmp_path):
+    faces = sorted((shared_data / "faces/fairface/val").glob("*.jpg"))[:6]
+    made = 0
+    for src, tgt in zip(faces[::2], faces[1::2], strict=True):
+        try:
+            out = swap(src, tgt, tmp_path / f"{tgt.stem}.png")
+        except NoFaceError:
+            continue
+        made += 1
+        assert inspect(out)["watermark"]["detected"]
+        t, r = _mesh(np.asarray(Image.open(tgt).convert("RGB"))), _mesh(np.asarray(Image.open(out).convert("RGB")))
+        assert np.linalg.norm(t - r, axis=1).mean() / float(np.ptp(t, axis=0).max()) < 0.05
+    assert made >= 1
