@@ -185,7 +185,8 @@ _register_extras()
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # without standalone mode click returns (not raises) the code of a `typer.Exit` from a command
+        rc = app(standalone_mode=False)
     except MimicaError as e:
         err.print(f"mimica: error: {e}", markup=False)
         sys.exit(1)
@@ -198,9 +199,9 @@ def main() -> None:
         err.print("mimica: interrupted")
         sys.exit(130)
     except Exception as e:  # click usage errors and anything unexpected: one line, never a traceback
-        import click
-
-        if isinstance(e, click.ClickException):
+        # recent typer vendors click (typer._click): take the base class from typer.BadParameter
+        click_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+        if isinstance(e, click_error):
             e.show()
             sys.exit(e.exit_code)
         if os.environ.get("MIMICA_DEBUG"):
@@ -208,3 +209,4 @@ def main() -> None:
         err.print(f"mimica: internal error: {type(e).__name__}: {e} (set MIMICA_DEBUG=1 for the traceback)",
                   markup=False)
         sys.exit(1)
+    sys.exit(rc if isinstance(rc, int) else 0)
