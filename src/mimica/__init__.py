@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mimica.errors import MimicaError
-from mimica.scan import Evidence, ScanResult, Scanner, Track
+from mimica.scan import Evidence, Scanner, ScanResult, Track
 
 __version__ = "0.1.0"
 

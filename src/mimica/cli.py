@@ -130,7 +130,8 @@ def prepare(
 ) -> None:
     """Cache aligned face crops and landmarks of datasets through the scan's own face stages."""
     from mimica.datasets import load_dataset
-    from mimica.train.prepare import PrepareConfig, prepare as run_prepare
+    from mimica.train.prepare import PrepareConfig
+    from mimica.train.prepare import prepare as run_prepare
 
     items = [it for d in datasets for it in load_dataset(d)]
     with _progress_bar(True) as bar:

@@ -31,6 +31,8 @@ class TrainConfig(BaseModel):
     patience: int = 4
     max_minutes: float = 180
     threads: int = 2
+    init_from: str = ""  # a checkpoint (best.pt) to start from, e.g. to fine-tune with labelled fakes
+    p_labelled: float = 0.5  # share of pairs whose fake is a labelled fake (when there are any)
     crop_size: int = 128
     crop_margin: float = 1.3
 
@@ -47,8 +49,8 @@ def load_config(path: str | Path) -> TrainConfig:
     base = p.resolve().parent.parent
     for key in ("real_faces", "videos", "forged"):
         raw[key] = [str((base / v).resolve()) for v in raw.get(key, [])]
-    for key in ("cache_dir", "out_dir"):
-        if key in raw:
+    for key in ("cache_dir", "out_dir", "init_from"):
+        if raw.get(key):
             raw[key] = str((base / raw[key]).resolve())
     try:
         return TrainConfig.model_validate(raw)

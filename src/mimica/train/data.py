@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 from numpy.typing import NDArray
@@ -51,6 +50,7 @@ def _main_faces(item: NDArray, time: NDArray, area: NDArray) -> NDArray[np.bool_
 @dataclass
 class TrainData:
     real_train: CropSet  # reals that become pairs
+    real_video_train: CropSet  # the subset of real_train cut from videos (partners of labelled fakes)
     fake_train: CropSet  # labelled fakes (empty unless configured)
     val_videos: CropSet  # main faces of the validation split's videos, real and fake
     val_faces: CropSet  # held-out real photos, for the pseudo-fake validation AUC
@@ -75,6 +75,7 @@ def build_data(cfg: TrainConfig, progress=None) -> TrainData:  # type: ignore[no
     in_val = np.isin(path, list(val_paths))
     return TrainData(
         real_train=cs.select((is_photo & ~photo_val) | (in_train & (label == 0))),
+        real_video_train=cs.select(in_train & (label == 0)),
         fake_train=cs.select(in_train & (label == 1) & cs.main) if cfg.use_labelled_fakes or cfg.forged
         else cs.select(np.zeros(len(path), bool)),
         val_videos=cs.select(in_val & cs.main),
@@ -84,12 +85,16 @@ def build_data(cfg: TrainConfig, progress=None) -> TrainData:  # type: ignore[no
 
 class PairDataset(torch.utils.data.Dataset):
     """Item i: (real face i, a fake) as uint8 (2, 3, s, s) and labels (0, 1). The fake is a self-blended
-    version of face i, or with probability `p_labelled` a labelled fake; both sides get the same kinds of
-    degradation and flips so only the manipulation tells them apart."""
+    version of face i, or with probability `p_labelled` a labelled fake paired with a real face cut from a
+    video (not a photo: the pair must differ only by the manipulation, not by photo-versus-video). Both sides
+    get the same kinds of degradation and flips."""
 
-    def __init__(self, reals: CropSet, fakes: CropSet | None = None, p_labelled: float = 0.5, seed: int = 0):
+    def __init__(self, reals: CropSet, fakes: CropSet | None = None, p_labelled: float = 0.5, seed: int = 0,
+                 video_reals: CropSet | None = None):
         self.reals = reals
-        self.fakes = fakes if fakes is not None and len(fakes.crops) else None
+        usable = fakes is not None and len(fakes.crops) and video_reals is not None and len(video_reals.crops)
+        self.fakes = fakes if usable else None
+        self.video_reals = video_reals
         self.p_labelled = p_labelled
         self.seed = seed
         self.epoch = 0
@@ -100,8 +105,9 @@ class PairDataset(torch.utils.data.Dataset):
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
         rng = np.random.default_rng((self.seed, self.epoch, i))
         real = self.reals.crops[i]
-        if self.fakes is not None and rng.random() < self.p_labelled:
+        if self.fakes is not None and self.video_reals is not None and rng.random() < self.p_labelled:
             fake = self.fakes.crops[rng.integers(len(self.fakes.crops))]
+            real = self.video_reals.crops[rng.integers(len(self.video_reals.crops))]
         else:
             fake, _ = self_blend(real, self.reals.mesh[i].astype(np.float32), rng)
         out = []

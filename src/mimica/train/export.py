@@ -73,6 +73,27 @@ def choose_thresholds(video_probs: np.ndarray, labels: np.ndarray) -> Thresholds
                            f"real: <= {MAX_MISSES:.0%} misses of fake validation videos; uncertain between")
 
 
+def scan_metrics(cfg: TrainConfig, card_path: Path, log: Log = print) -> dict:
+    """`mimica evaluate` on the validation split of each video dataset, with the model just exported."""
+    from mimica.evaluate.run import evaluate_dataset
+
+    metrics: dict = {"protocol": f"mimica evaluate <dataset> --split val --frames {cfg.frames} "
+                                 f"(identity-disjoint, val_fraction {cfg.val_fraction}, seed {cfg.split_seed}); "
+                                 "video level = mean of the main face's frame probabilities; 95% bootstrap CIs"}
+    for root in cfg.videos:
+        log(f"evaluating {root} (validation split) through the scan pipeline")
+        rep = evaluate_dataset(root, model=str(card_path), frames=cfg.frames, split="val")
+        metrics[Path(root).name] = {
+            "n_videos": rep.n_videos, "n_frames": rep.n_frames,
+            "video": rep.video.model_dump(mode="json"), "frame": rep.frame.model_dump(mode="json"),
+            "by_compression": {k: v.model_dump(mode="json") for k, v in rep.by_compression.items()},
+            "by_method": {k: v.model_dump(mode="json") for k, v in rep.by_method.items()},
+        }
+        log(f"  video AUC {rep.video.auc}, frame AUC {rep.frame.auc}, "
+            + ", ".join(f"{k} {v.auc}" for k, v in rep.by_compression.items()))
+    return metrics
+
+
 def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Path | None = None) -> Path:
     """Exports best.pt of cfg.out_dir; returns the model card path."""
     out = Path(cfg.out_dir)
@@ -133,6 +154,10 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
         ],
     )
     card_path = onnx_path.with_suffix(".json")
+    card.save(card_path)
+    # the card's numbers come from the product's own path (scan pipeline + mimica evaluate), not from the
+    # cached crops above, so that `mimica evaluate --split val` reproduces them
+    card.metrics = scan_metrics(cfg, card_path, log)
     card.save(card_path)
     if install_dir is not None:
         for f in (onnx_path, card_path):

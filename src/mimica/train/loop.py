@@ -18,7 +18,15 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from mimica.train.config import TrainConfig
-from mimica.train.data import CropSet, PairDataset, TrainData, build_data, sbi_validation_set, to_input, worker_init
+from mimica.train.data import (
+    CropSet,
+    PairDataset,
+    TrainData,
+    build_data,
+    sbi_validation_set,
+    to_input,
+    worker_init,
+)
 from mimica.train.net import create_net
 
 Log = Callable[[str], None]
@@ -96,8 +104,12 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
     sbi_val = sbi_validation_set(val_faces)
 
     model = create_net(cfg.net).to(memory_format=torch.channels_last)
+    if cfg.init_from:
+        model.load_state_dict(torch.load(cfg.init_from, weights_only=False)["model"])
+        log(f"initialised from {cfg.init_from}")
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    ds = PairDataset(data.real_train, data.fake_train, seed=cfg.seed)
+    ds = PairDataset(data.real_train, data.fake_train, p_labelled=cfg.p_labelled, seed=cfg.seed,
+                     video_reals=data.real_video_train)
     steps_per_epoch = len(ds) // cfg.batch_size
     total_steps = cfg.epochs * steps_per_epoch
     start_epoch, best, best_epoch, spent, global_step = 0, -1.0, -1, 0.0, 0
