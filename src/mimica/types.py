@@ -29,9 +29,11 @@ class Frame:
             raise ValueError(f"expected an RGB uint8 image (h, w, 3), got {img.dtype} {img.shape}")
 
 
-def _check(name: str, arr: NDArray, shape_tail: tuple[int, ...], n: int) -> None:
-    if arr.ndim != 1 + len(shape_tail) or arr.shape[0] != n or tuple(arr.shape[1:]) != shape_tail:
-        raise ValueError(f"{name}: expected ({n}, {', '.join(map(str, shape_tail))}), got {arr.shape}")
+def _check(name: str, arr: NDArray, shape_tail: tuple[int, ...], n: int | None) -> None:
+    """n=None: any row count (the array that defines n), shown as "n" in the message."""
+    if arr.ndim != 1 + len(shape_tail) or n not in (None, arr.shape[0]) or tuple(arr.shape[1:]) != shape_tail:
+        expected = str((n, *shape_tail)) if n is not None else str(("n", *shape_tail)).replace("'", "")
+        raise ValueError(f"{name}: expected {expected}, got {arr.shape}")
 
 
 @dataclass(frozen=True)
@@ -50,8 +52,8 @@ class Faces:
     track_id: NDArray[np.int64] = field(default_factory=lambda: np.zeros((0,), np.int64))
 
     def __post_init__(self) -> None:
+        _check("xyxy", self.xyxy, (4,), None)
         n = len(self.xyxy)
-        _check("xyxy", self.xyxy, (4,), n)
         _check("points5", self.points5, (5, 2), n)
         _check("mesh", self.mesh, (N_MESH, 2), n)
         _check("score", self.score, (), n)
