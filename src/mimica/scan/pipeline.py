@@ -18,6 +18,7 @@ from mimica.align import crop_faces
 from mimica.errors import MimicaError
 from mimica.faces import FaceDetector, IoUTracker, create_detector
 from mimica.media import DecodeStats, MediaInfo, find_media, probe, sample_frames
+from mimica.media.prefetch import prefetch
 from mimica.models import DEFAULT_MODEL, Classifier, load_model
 from mimica.scan.aggregate import file_probability, track_probability, verdict_of
 from mimica.scan.result import Detection, FrameCounts, MediaFacts, ModelRef, ScanResult, Track
@@ -93,7 +94,8 @@ class Scanner:
         frames_seen: list[NDArray[np.uint8]] = []
         n_target = 1 if info.kind == "image" else self.frames
         t = time.perf_counter()
-        for k, frame in enumerate(sample_frames(p, n_target, stats)):
+        # timings["decode"] is the time this loop waited for frames: decoding that did not overlap the rest
+        for k, frame in enumerate(prefetch(sample_frames(p, n_target, stats))):
             timings["decode"] += time.perf_counter() - t
             t = time.perf_counter()
             faces = tracker.update(self.detector.detect(frame.image))
