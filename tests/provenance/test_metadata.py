@@ -68,6 +68,8 @@ def test_xmp_in_jpeg_png_mp4(tmp_path):
 
 
 def test_keys_init_and_discovery(tmp_path, monkeypatch):
+    pytest.importorskip("c2pa", reason="needs the [swap] extra")
+    pytest.importorskip("cryptography")
     d = tmp_path / "keys"
     files = init_keys(d)
     assert files.key.stat().st_mode & 0o077 == 0
@@ -84,6 +86,8 @@ def test_keys_init_and_discovery(tmp_path, monkeypatch):
 
 
 def test_c2pa_round_trip_and_tampering(tmp_path):
+    pytest.importorskip("c2pa", reason="needs the [swap] extra")
+    pytest.importorskip("cryptography")
     d = tmp_path / "keys"
     files = init_keys(d)
     _img().save(tmp_path / "a.jpg", quality=90)

@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-
 from tests.swap.swapmedia import write_video
+
 
 @pytest.fixture(autouse=True)
 def _no_user_keys(tmp_path_factory, monkeypatch):
@@ -51,6 +51,12 @@ def media(tmp_path_factory, astronaut) -> dict[str, Path]:
     frames = [head(astronaut, 256, dx=2 * i // 3, dy=i // 3) for i in range(24)]
     write_video(d / "clip.mp4", frames, audio=True)
     write_video(d / "noface.mp4", [flat[:, :, :]] * 6, audio=False)
-    names = {"source": "source.png", "target": "target.png", "target_jpg": "target.jpg", "clip": "clip.mp4",
-             "noface": "noface.png", "noface_video": "noface.mp4"}
+    names = {
+        "source": "source.png",
+        "target": "target.png",
+        "target_jpg": "target.jpg",
+        "clip": "clip.mp4",
+        "noface": "noface.png",
+        "noface_video": "noface.mp4",
+    }
     return {k: d / v for k, v in names.items()} | {"dir": d}

@@ -36,8 +36,9 @@ def write_video(path: Path, frames: list[np.ndarray], audio: bool = True, fps: i
             tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
             chunk = 1024
             for k in range(0, n, chunk):
-                af = av.AudioFrame.from_ndarray(np.ascontiguousarray(tone[:, k : k + chunk]), format="fltp",
-                                                layout="mono")
+                af = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(tone[:, k : k + chunk]), format="fltp", layout="mono"
+                )
                 af.sample_rate = AUDIO_RATE
                 af.pts = k
                 for p in a_s.encode(af):

@@ -44,7 +44,8 @@ def test_forge_layout_manifest_and_marks(real_dir, tmp_path):
     assert all(r["target_id"] != r["source_id"] for r in swaps)
     items = load_dataset(tmp_path / "ds")
     assert any(it.label == 1 and len(it.identities) == 2 for it in items) or not any(
-        r["kind"] == "video" for r in swaps)
+        r["kind"] == "video" for r in swaps
+    )
 
 
 def test_forge_refuses_to_write_into_its_input(real_dir):
@@ -53,6 +54,8 @@ def test_forge_refuses_to_write_into_its_input(real_dir):
 
 
 def test_cli_swap_keys_and_errors(media, tmp_path):
+    pytest.importorskip("c2pa", reason="needs the [swap] extra")
+    pytest.importorskip("cryptography")
     app = typer.Typer()
     register(app)
     runner = CliRunner()
@@ -63,12 +66,27 @@ def test_cli_swap_keys_and_errors(media, tmp_path):
     r = runner.invoke(app, ["keys", "init", "--dir", str(keys)])
     assert r.exit_code == 2 and "exist already" in r.output
     out = tmp_path / "o.jpg"
-    r = runner.invoke(app, ["swap", "--source", str(media["source"]), "--target", str(media["target"]), "-o",
-                            str(out), "--key-dir", str(keys), "--label-position", "top-right"])
+    r = runner.invoke(
+        app,
+        [
+            "swap",
+            "--source",
+            str(media["source"]),
+            "--target",
+            str(media["target"]),
+            "-o",
+            str(out),
+            "--key-dir",
+            str(keys),
+            "--label-position",
+            "top-right",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert inspect(out, key_dir=keys)["c2pa"]["trusted"]
-    r = runner.invoke(app, ["swap", "--source", str(media["noface"]), "--target", str(media["target"]), "-o",
-                            str(tmp_path / "x.png")])
+    r = runner.invoke(
+        app, ["swap", "--source", str(media["noface"]), "--target", str(media["target"]), "-o", str(tmp_path / "x.png")]
+    )
     assert r.exit_code == 2 and "no face" in r.output
     assert len(r.output.strip().splitlines()) == 1
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
+from tests.swap.swapmedia import audio_packets, frames_of, video_timestamps
 
 from mimica.errors import MediaError, NoFaceError, OutputError, SwapError
 from mimica.faces import create_detector
@@ -15,7 +16,6 @@ from mimica.provenance.keys import init_keys
 from mimica.provenance.xmp import COMPOSITE_TRAINED, digital_source_type, read_container_tags
 from mimica.swap import Marking, SwapOptions, UnsignedNotice, swap
 from mimica.swap.writer import add_label
-from tests.swap.swapmedia import audio_packets, frames_of, video_timestamps
 
 
 def _digest(p: Path) -> str:
@@ -74,12 +74,16 @@ def test_video_swap_keeps_timing_and_audio_and_is_marked(media, tmp_path):
     assert report["digital_source_type"] == COMPOSITE_TRAINED
     assert report["watermark"]["detected"]
     frames = frames_of(out)
-    geometry = [np.linalg.norm(_mesh(a) - _mesh(b), axis=1).mean() for a, b in
-                zip(frames[::8], frames_of(clip)[::8], strict=True)]
+    geometry = [
+        np.linalg.norm(_mesh(a) - _mesh(b), axis=1).mean()
+        for a, b in zip(frames[::8], frames_of(clip)[::8], strict=True)
+    ]
     assert max(geometry) < 0.05 * 256
 
 
 def test_video_c2pa_round_trip_with_dev_keys(media, tmp_path, monkeypatch):
+    pytest.importorskip("c2pa", reason="needs the [swap] extra")
+    pytest.importorskip("cryptography")
     keys = tmp_path / "keys"
     init_keys(keys)
     monkeypatch.setenv("MIMICA_KEYS_DIR", str(keys))
@@ -96,6 +100,8 @@ def test_video_c2pa_round_trip_with_dev_keys(media, tmp_path, monkeypatch):
 
 
 def test_image_c2pa_round_trip(media, tmp_path):
+    pytest.importorskip("c2pa", reason="needs the [swap] extra")
+    pytest.importorskip("cryptography")
     keys = tmp_path / "keys"
     init_keys(keys)
     out = swap(media["source"], media["target"], tmp_path / "signed.jpg", marking=Marking(key_dir=keys))
@@ -148,12 +154,15 @@ def test_unreadable_inputs(media, tmp_path):
         swap(tmp_path / "missing.png", media["target"], tmp_path / "o.png")
 
 
-@pytest.mark.parametrize("out_name,match", [
-    ("target.png", "same as an input"),
-    ("o.gif", "cannot write"),
-    ("o.avi", "cannot write"),
-    ("missing/o.png", "does not exist"),
-])
+@pytest.mark.parametrize(
+    "out_name,match",
+    [
+        ("target.png", "same as an input"),
+        ("o.gif", "cannot write"),
+        ("o.avi", "cannot write"),
+        ("missing/o.png", "does not exist"),
+    ],
+)
 def test_bad_output_paths(media, tmp_path, out_name, match):
     out = media["target"] if out_name == "target.png" else tmp_path / out_name
     before = _digest(media["target"])

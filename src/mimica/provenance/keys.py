@@ -73,7 +73,9 @@ def trust_anchors(key_dir: str | Path | None = None) -> str | None:
     return "\n".join(pems) if pems else None
 
 
-def init_keys(key_dir: str | Path | None = None, name: str = "mimica local development", force: bool = False) -> SignerFiles:
+def init_keys(
+    key_dir: str | Path | None = None, name: str = "mimica local development", force: bool = False
+) -> SignerFiles:
     """Creates a development CA and a signing certificate under key_dir (private keys readable by the user only).
 
     Refuses to overwrite an existing signer unless force is set (manifests signed with the old key would no
@@ -92,29 +94,38 @@ def init_keys(key_dir: str | Path | None = None, name: str = "mimica local devel
     d.mkdir(parents=True, exist_ok=True)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} CA"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mimica")])
+    ca_name = x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, f"{name} CA"), x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mimica")]
+    )
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
     ca_cert = (
         x509.CertificateBuilder()
-        .subject_name(ca_name).issuer_name(ca_name)
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
         .public_key(ca_key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=3650))
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
         .add_extension(ca_ski, critical=False)
         .sign(ca_key, hashes.SHA256())
     )
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} signer"),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mimica")])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, f"{name} signer"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "mimica"),
+        ]
+    )
     cert = (
         x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(ca_name)
+        .subject_name(subject)
+        .issuer_name(ca_name)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
-        .not_valid_before(now).not_valid_after(now + dt.timedelta(days=730))
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=730))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.KeyUsage(True, False, False, False, False, False, False, False, False), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)

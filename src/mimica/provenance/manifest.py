@@ -15,8 +15,15 @@ from mimica.errors import SigningError
 from mimica.provenance.keys import SignerFiles, trust_anchors
 from mimica.provenance.xmp import COMPOSITE_TRAINED
 
-MIME = {".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".mp4": "video/mp4",
-        ".m4v": "video/mp4", ".mov": "video/quicktime", ".webp": "image/webp"}
+MIME = {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".mp4": "video/mp4",
+    ".m4v": "video/mp4",
+    ".mov": "video/quicktime",
+    ".webp": "image/webp",
+}
 #: the label of our watermark in a C2PA soft-binding assertion
 SOFT_BINDING_ALG = "io.github.mimica.watermark.spread-spectrum.v1"
 
@@ -29,8 +36,9 @@ def _c2pa():
     return c2pa
 
 
-def manifest_definition(title: str, mime: str, description: str, watermark_key_id: str | None,
-                        version: str, training_data: bool = False) -> dict:
+def manifest_definition(
+    title: str, mime: str, description: str, watermark_key_id: str | None, version: str, training_data: bool = False
+) -> dict:
     """The manifest: a c2pa.created action with the IPTC composite source type, and the watermark as a soft
     binding (so a reader that finds the mark can look the manifest up)."""
     action = {
@@ -41,15 +49,19 @@ def manifest_definition(title: str, mime: str, description: str, watermark_key_i
     }
     assertions: list[dict] = [{"label": "c2pa.actions.v2", "data": {"actions": [action]}}]
     if watermark_key_id:
-        assertions.append({
-            "label": "c2pa.soft-binding",
-            "data": {"alg": SOFT_BINDING_ALG, "blocks": [{"scope": {}, "value": watermark_key_id}]},
-        })
+        assertions.append(
+            {
+                "label": "c2pa.soft-binding",
+                "data": {"alg": SOFT_BINDING_ALG, "blocks": [{"scope": {}, "value": watermark_key_id}]},
+            }
+        )
     if training_data:
-        assertions.append({
-            "label": "org.mimica.training-data",
-            "data": {"purpose": "detector training", "visible_label": False, "pixel_watermark": False},
-        })
+        assertions.append(
+            {
+                "label": "org.mimica.training-data",
+                "data": {"purpose": "detector training", "visible_label": False, "pixel_watermark": False},
+            }
+        )
     return {
         "claim_generator_info": [{"name": "mimica", "version": version}],
         "title": title,
@@ -65,25 +77,36 @@ def sign_file(src: Path, dst: Path, signer_files: SignerFiles, definition: dict)
     if mime is None:
         raise SigningError(f"{src}: C2PA signing is not supported for {src.suffix} files")
     try:
-        info = c2pa.C2paSignerInfo(
-            c2pa.C2paSigningAlg.ES256, signer_files.chain_pem(), signer_files.key_pem(), None
-        )
+        info = c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, signer_files.chain_pem(), signer_files.key_pem(), None)
         settings = {"builder": {"thumbnail": {"enabled": False}}, "verify": {"verify_after_sign": False}}
-        with c2pa.Signer.from_info(info) as signer, c2pa.Context.from_dict(settings) as ctx, \
-                c2pa.Builder(json.dumps(definition), context=ctx) as builder, \
-                src.open("rb") as fin, dst.open("w+b") as fout:
+        with (
+            c2pa.Signer.from_info(info) as signer,
+            c2pa.Context.from_dict(settings) as ctx,
+            c2pa.Builder(json.dumps(definition), context=ctx) as builder,
+            src.open("rb") as fin,
+            dst.open("w+b") as fout,
+        ):
             builder.sign(signer, mime, fin, fout)
     except c2pa.C2paError as err:
-        raise SigningError(f"{src}: C2PA signing failed ({str(err).splitlines()[0][:200]}); "
-                           "check the certificate with `mimica keys init`") from err
+        raise SigningError(
+            f"{src}: C2PA signing failed ({str(err).splitlines()[0][:200]}); "
+            "check the certificate with `mimica keys init`"
+        ) from err
     except OSError as err:
         raise SigningError(f"{signer_files.cert}: cannot read the signing files ({err})") from err
 
 
 def read_manifest(path: str | Path, key_dir: str | Path | None = None) -> dict:
     """{"present", "valid", "trusted", "assertions", "validation_state", "digital_source_type", "errors"}."""
-    out: dict = {"present": False, "valid": None, "trusted": None, "assertions": [], "validation_state": None,
-                 "digital_source_type": None, "errors": []}
+    out: dict = {
+        "present": False,
+        "valid": None,
+        "trusted": None,
+        "assertions": [],
+        "validation_state": None,
+        "digital_source_type": None,
+        "errors": [],
+    }
     try:
         c2pa = _c2pa()
     except SigningError:
@@ -97,7 +120,9 @@ def read_manifest(path: str | Path, key_dir: str | Path | None = None) -> dict:
     mime = MIME.get(p.suffix.lower())
     try:
         with c2pa.Context.from_dict(settings) as ctx, p.open("rb") as f:
-            reader = c2pa.Reader.try_create(mime or "", f, None, ctx) if mime else c2pa.Reader.try_create(f, context=ctx)
+            reader = (
+                c2pa.Reader.try_create(mime or "", f, None, ctx) if mime else c2pa.Reader.try_create(f, context=ctx)
+            )
             if reader is None:
                 return out
             with reader:
@@ -122,6 +147,7 @@ def read_manifest(path: str | Path, key_dir: str | Path | None = None) -> dict:
             for act in a.get("data", {}).get("actions", []):
                 if act.get("digitalSourceType"):
                     out["digital_source_type"] = act["digitalSourceType"]
-    out["errors"] = [s.get("code", "") for s in store.get("validation_results", {}).get("activeManifest", {})
-                     .get("failure", [])]
+    out["errors"] = [
+        s.get("code", "") for s in store.get("validation_results", {}).get("activeManifest", {}).get("failure", [])
+    ]
     return out

@@ -28,7 +28,7 @@ _DST = re.compile(rb"DigitalSourceType(?:=\"([^\"]+)\"|>\s*([^<\s]+)\s*<)")
 def xmp_packet(digital_source_type: str = COMPOSITE_TRAINED, tool: str = "mimica", note: str = "") -> bytes:
     """A complete XMP packet with the digital source type, the creator tool and an optional description."""
     desc = (
-        f"\n      <dc:description><rdf:Alt><rdf:li xml:lang=\"x-default\">{escape(note)}</rdf:li></rdf:Alt>"
+        f'\n      <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{escape(note)}</rdf:li></rdf:Alt>'
         "</dc:description>"
         if note
         else ""

@@ -22,8 +22,9 @@ def _fail(err: MimicaError) -> None:
 def _progress_bar():
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                    transient=True)
+    return Progress(
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+    )
 
 
 def swap_command(
@@ -86,8 +87,16 @@ def forge_command(
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=stage, completed=done, total=total or None)
 
-            manifest = forge(real_dir, output, pairs=pairs, blended=blended, max_frames=max_frames, seed=seed,
-                             key_dir=key_dir, progress=progress)
+            manifest = forge(
+                real_dir,
+                output,
+                pairs=pairs,
+                blended=blended,
+                max_frames=max_frames,
+                seed=seed,
+                key_dir=key_dir,
+                progress=progress,
+            )
     except MimicaError as err:
         _fail(err)
     typer.echo(f"{manifest}: dataset written")

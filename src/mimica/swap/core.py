@@ -50,7 +50,7 @@ class SwapOptions:
     face: int = 0
     all_faces: bool = False
     min_cutoff: float = 1.5
-    beta: float = 0.3
+    beta: float = 0.05
     max_gap_s: float = 0.5
 
     def __post_init__(self) -> None:
@@ -77,8 +77,9 @@ class SourceFace:
             raise NoFaceError(f"{name}: no face found in the source picture; use a clear, frontal face photo")
         i = int(np.argmax(faces.area))
         if len(faces) > 1:
-            warnings.warn(f"{name}: {len(faces)} faces in the source; using the largest", SourceFaceWarning,
-                          stacklevel=2)
+            warnings.warn(
+                f"{name}: {len(faces)} faces in the source; using the largest", SourceFaceWarning, stacklevel=2
+            )
         mesh = faces.mesh[i]
         x0, y0, x1, y1 = face_box(mesh, image.shape, pad=0.1)
         return cls(np.ascontiguousarray(image[y0:y1, x0:x1]), (mesh - np.array([x0, y0], np.float32)))
@@ -216,8 +217,13 @@ def _scaled(faces: Faces, sx: float, sy: float) -> Faces:
     if len(faces) == 0:
         return faces
     k2 = np.array([sx, sy], np.float32)
-    return Faces(faces.xyxy * np.array([sx, sy, sx, sy], np.float32), faces.points5 * k2, faces.mesh * k2,
-                 faces.score, faces.track_id)
+    return Faces(
+        faces.xyxy * np.array([sx, sy, sx, sy], np.float32),
+        faces.points5 * k2,
+        faces.mesh * k2,
+        faces.score,
+        faces.track_id,
+    )
 
 
 def _open_video(path: Path) -> av.container.InputContainer:
@@ -239,7 +245,7 @@ def track_video(
 
     frames_faces: list[Faces] = []
     times: list[float] = []
-    tracker = IoUTracker(min_iou=0.3, max_center_dist=0.5, max_missed=int(5))
+    tracker = IoUTracker(min_iou=0.3, max_center_dist=0.5, max_missed=5)
     lm = VideoLandmarker()
     try:
         with _open_video(path) as c:

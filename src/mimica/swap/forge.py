@@ -29,8 +29,21 @@ from mimica.swap.core import Progress, SourceFace, SwapOptions
 REAL_DIR = Path("original_sequences/youtube/raw")
 SWAP_DIR = Path("manipulated_sequences/MimicaSwap/raw")
 SBI_DIR = Path("manipulated_sequences/MimicaSBI/raw")
-COLUMNS = ("path", "label", "method", "kind", "target_id", "source_id", "target_origin", "source_origin",
-           "visible_label", "pixel_watermark", "metadata_marks", "c2pa_signed", "note")
+COLUMNS = (
+    "path",
+    "label",
+    "method",
+    "kind",
+    "target_id",
+    "source_id",
+    "target_origin",
+    "source_origin",
+    "visible_label",
+    "pixel_watermark",
+    "metadata_marks",
+    "c2pa_signed",
+    "note",
+)
 
 
 def _face_picture(path: Path, kind: str) -> NDArray[np.uint8] | None:
@@ -101,8 +114,11 @@ def forge(
     if len(files) > 1000:
         files = files[:1000]  # FF++ ids have three digits
     rng = np.random.default_rng(seed)
-    marking = Marking(key_dir=Path(key_dir) if key_dir else None, training_data=True,
-                      note="Detector training data forged by mimica: face-swapped or self-blended.")
+    marking = Marking(
+        key_dir=Path(key_dir) if key_dir else None,
+        training_data=True,
+        note="Detector training data forged by mimica: face-swapped or self-blended.",
+    )
     signed = marking.signer() is not None
     for d in (REAL_DIR / "videos", REAL_DIR / "images", SWAP_DIR / "videos", SWAP_DIR / "images", SBI_DIR / "images"):
         (root / d).mkdir(parents=True, exist_ok=True)
@@ -183,8 +199,18 @@ def forge(
     return manifest
 
 
-def _row(root: Path, path: Path, label: int, method: str, kind: str, tid: str, sid: str, t_origin: Path,
-         s_origin: Path | None, signed: bool) -> dict:
+def _row(
+    root: Path,
+    path: Path,
+    label: int,
+    method: str,
+    kind: str,
+    tid: str,
+    sid: str,
+    t_origin: Path,
+    s_origin: Path | None,
+    signed: bool,
+) -> dict:
     fake = label == 1
     return {
         "path": str(path.relative_to(root)),

@@ -69,8 +69,12 @@ def warp(
     local = (dst_pts - np.array([x0, y0], np.float32)).astype(np.float32)
     d = local[tris]
     s = src_pts[tris]
-    area_d = (d[:, 1, 0] - d[:, 0, 0]) * (d[:, 2, 1] - d[:, 0, 1]) - (d[:, 2, 0] - d[:, 0, 0]) * (d[:, 1, 1] - d[:, 0, 1])
-    area_s = (s[:, 1, 0] - s[:, 0, 0]) * (s[:, 2, 1] - s[:, 0, 1]) - (s[:, 2, 0] - s[:, 0, 0]) * (s[:, 1, 1] - s[:, 0, 1])
+    area_d = (d[:, 1, 0] - d[:, 0, 0]) * (d[:, 2, 1] - d[:, 0, 1]) - (d[:, 2, 0] - d[:, 0, 0]) * (
+        d[:, 1, 1] - d[:, 0, 1]
+    )
+    area_s = (s[:, 1, 0] - s[:, 0, 0]) * (s[:, 2, 1] - s[:, 0, 1]) - (s[:, 2, 0] - s[:, 0, 0]) * (
+        s[:, 1, 1] - s[:, 0, 1]
+    )
     facing = np.sign(area_d) == np.sign(area_s)
     order = np.concatenate([np.flatnonzero(~facing), np.flatnonzero(facing)])
     index = np.full((h, w), -1, np.int32)

@@ -25,7 +25,7 @@ class OneEuroFilter:
         self._t: float | None = None
 
     @staticmethod
-    def _alpha(cutoff: NDArray[np.float64] | float, dt: float) -> NDArray[np.float64] | float:
+    def _alpha(cutoff: float, dt: float) -> float:
         tau = 1.0 / (2 * math.pi * cutoff)
         return 1.0 / (1.0 + tau / dt)
 
@@ -39,16 +39,17 @@ class OneEuroFilter:
         dx = (x - self._x) / dt
         assert self._dx is not None
         self._dx = self._dx + self._alpha(self.d_cutoff, dt) * (dx - self._dx)
-        cutoff = self.min_cutoff + self.beta * np.abs(self._dx) / max(scale, 1e-6) * 100
+        # one cutoff for the whole shape, from its mean speed in % of the face size per second: averaging over
+        # 468 points keeps the speed estimate itself free of jitter
+        speed = float(np.mean(np.abs(self._dx))) / max(scale, 1e-6) * 100
+        cutoff = self.min_cutoff + self.beta * speed
         a = self._alpha(cutoff, dt)
         self._x = self._x + a * (x - self._x)
         self._t = t
         return self._x.astype(np.float32)
 
 
-def fill_gaps(
-    meshes: dict[int, NDArray[np.float32]], n_frames: int, max_gap: int
-) -> dict[int, NDArray[np.float32]]:
+def fill_gaps(meshes: dict[int, NDArray[np.float32]], n_frames: int, max_gap: int) -> dict[int, NDArray[np.float32]]:
     """Linear interpolation across runs of up to max_gap missing frames between two detections; longer gaps
     stay empty (the face left, or was hidden: swapping a guess would be worse than not swapping)."""
     out = dict(meshes)

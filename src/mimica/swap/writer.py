@@ -149,8 +149,12 @@ def _finish(tmp: Path, out: Path, marking: Marking, title: str) -> Path:
         signed = _temp_beside(out, ".signed")
         try:
             definition = manifest_definition(
-                title, MIME[out.suffix.lower()], marking.note,
-                None if marking.training_data else "mimica-public-v1", VERSION, marking.training_data,
+                title,
+                MIME[out.suffix.lower()],
+                marking.note,
+                None if marking.training_data else "mimica-public-v1",
+                VERSION,
+                marking.training_data,
             )
             sign_file(tmp, signed, signer, definition)
         except BaseException:
