@@ -6,6 +6,12 @@ Adobe tools and browsers' C2PA/IPTC readers find `Iptc4xmpExt:DigitalSourceType`
 MP4: ffmpeg cannot write XMP, so the packet goes into a top-level `uuid` box (Adobe's XMP UUID) appended after
 the media data; appending needs no offset rewriting. The container also gets a `digital_source_type` tag
 (QuickTime `mdta` key, shown by ffprobe) and a human-readable `comment`.
+
+What other tools see (checked with exiftool 13 and PyAV/FFmpeg 7): JPEG and PNG show
+`XMP-iptcExt:DigitalSourceType`, `XMP-xmp:CreatorTool` and `XMP-dc:Description`; MP4 shows the same XMP tags
+(from the uuid box) plus `Keys:DigitalSourceType` and `Keys:Comment`, and ffprobe/PyAV list
+`digital_source_type` and `comment` in the container metadata. A C2PA manifest shows in exiftool as JUMBF boxes
+(`JUMDLabel c2pa`, `c2pa.actions.v2`); validating it needs a C2PA reader (c2patool, c2pa-python, mimica scan).
 """
 
 from __future__ import annotations
