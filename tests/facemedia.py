@@ -1,0 +1,64 @@
+"""Test media with a real face in it, made on the fly from scikit-image's astronaut (public domain) with PyAV
+and Pillow; nothing is committed. For media without faces, and for broken files, see `tests.mediagen`."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from pathlib import Path
+from typing import cast
+
+import av
+import numpy as np
+from av.video.stream import VideoStream
+from PIL import Image
+
+#: fast, quiet encoder settings
+_FAST = {"libx264": {"preset": "ultrafast"}, "libx265": {"preset": "ultrafast", "x265-params": "log-level=error"}}
+
+
+def astronaut() -> np.ndarray:
+    """RGB uint8 (512, 512, 3); skips the calling test when scikit-image is missing."""
+    import pytest
+
+    data = pytest.importorskip("skimage.data", reason="scikit-image is in the dev extra")
+    return data.astronaut()
+
+
+def face_frames(n: int, size: tuple[int, int] = (640, 360), drift: int = 6) -> list[np.ndarray]:
+    """n frames (w, h = size) with the astronaut's face drifting `drift` pixels right per frame on grey."""
+    w, h = size
+    face = astronaut()[:300, 80:380]  # head and shoulders, 300x300
+    frames = []
+    for i in range(n):
+        img = np.full((h, w, 3), 90, np.uint8)
+        x = 40 + i * drift
+        img[30 : 30 + 300, x : x + 300] = face[: h - 30, : w - x]
+        frames.append(img)
+    return frames
+
+
+def write_face_video(
+    path: str | Path, frames: int = 12, fps: int = 10, codec: str = "libx264", pix_fmt: str = "yuv420p",
+    size: tuple[int, int] = (640, 360),
+) -> Path:
+    """A short video of a face; pix_fmt "gray" (monochrome) or "yuv420p10le" (10-bit) for the odd cases.
+    FFmpeg decodes monochrome H.264 as yuv420p; monochrome HEVC decodes as gray."""
+    path = Path(path)
+    with av.open(str(path), "w") as c:
+        vs = cast(VideoStream, c.add_stream(codec, rate=fps, options=_FAST.get(codec, {})))
+        vs.width, vs.height = size
+        vs.pix_fmt = pix_fmt
+        vs.codec_context.time_base = Fraction(1, fps)
+        for i, img in enumerate(face_frames(frames, size)):
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            c.mux(vs.encode(frame))
+        c.mux(vs.encode())
+    return path
+
+
+def write_face_image(path: str | Path, mode: str = "RGB") -> Path:
+    """The astronaut as a still in the format the suffix names (mode "L" for greyscale)."""
+    path = Path(path)
+    Image.fromarray(astronaut()).convert(mode).save(path)
+    return path
