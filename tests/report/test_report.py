@@ -1,0 +1,176 @@
+from __future__ import annotations
+
+import json
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from tests.report.helpers import astronaut_png, astronaut_video
+
+from mimica.report import ReportError, render_report, write_report
+from mimica.scan.result import ScanResult
+
+
+class _Links(HTMLParser):
+    """Every URL the page would load or link to, and the embedded JSON."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.json: list[str] = []
+        self._in_json = False
+
+    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+        a = dict(attrs)
+        for key in ("src", "href", "action", "poster", "data"):
+            if a.get(key):
+                self.urls.append(a[key])
+        self._in_json = tag == "script" and a.get("type") == "application/json"
+        if tag == "script" and not self._in_json:
+            raise AssertionError("the report must not run scripts")
+
+    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+        self._in_json = False
+
+    def handle_data(self, data):  # type: ignore[no-untyped-def]
+        if self._in_json:
+            self.json.append(data)
+
+
+def _parse(html: str) -> _Links:
+    p = _Links()
+    p.feed(html)
+    return p
+
+
+@pytest.fixture(scope="module")
+def video_scan(scanner, tmp_path_factory):
+    path = astronaut_video(tmp_path_factory.mktemp("v") / "astro.mp4", seconds=2.0, fps=10)
+    return scanner.scan_evidence(path)
+
+
+@pytest.fixture(scope="module")
+def image_scan(scanner, tmp_path_factory):
+    return scanner.scan_evidence(astronaut_png(tmp_path_factory.mktemp("i") / "astro.png"))
+
+
+def test_video_report_is_self_contained_and_complete(video_scan, tmp_path):
+    result, evidence = video_scan
+    assert result.tracks, "the astronaut's face should be found"
+    out = write_report(tmp_path / "r.html", result, evidence)
+    html = out.read_text()
+    page = _parse(html)
+    # nothing to fetch: every picture and style is inline
+    assert page.urls and all(u.startswith("data:") for u in page.urls), [u[:40] for u in page.urls]
+    assert "<link" not in html and "@import" not in html and "url(" not in html
+    # the JSON result round-trips
+    assert json.loads("".join(page.json)) == result.model_dump(mode="json")
+    # banner, per-track sections with a timeline, heatmaps and faces, facts, provenance, model card
+    assert f'data-verdict="{result.verdict}"' in html
+    assert len(re.findall(r'<section class="track"', html)) == len(result.tracks)
+    assert "against video time, with the real and fake thresholds" in html
+    n_heat = len(re.findall(r'alt="occlusion map of the face', html))
+    assert 1 <= n_heat <= 4 * len(result.tracks)
+    assert html.count('alt="face at ') == sum(len(t.detections) for t in result.tracks)
+    for fact in ("h264", f"{result.media.width} x {result.media.height}", f"{result.frames.decoded} decoded"):
+        assert fact in html
+    assert evidence.classifier.card.name in html and "Limitations" in html
+    assert "mimica watermark" in html  # provenance was checked
+    # readable on a phone
+    assert 'name="viewport"' in html and "@media (max-width: 600px)" in html
+
+
+def test_image_report_has_a_bar_not_a_timeline(image_scan):
+    result, evidence = image_scan
+    html = render_report(result, evidence, heat_faces=1)
+    assert "against video time" not in html
+    assert "against the thresholds" in html
+    assert html.count('alt="occlusion map of the face') == min(1, len(result.tracks))
+
+
+def test_heatmap_budget_and_options(video_scan):
+    result, evidence = video_scan
+    html = render_report(result, evidence, heat_faces=2, max_faces=3, title="my clip.mp4")
+    assert html.count('alt="occlusion map of the face') <= 2
+    assert html.count('alt="face at ') <= 3 * len(result.tracks)
+    assert "my clip.mp4" in html
+    none = render_report(result, evidence, max_heat=0)
+    assert 'alt="occlusion map' not in none
+
+
+@pytest.mark.parametrize("result", [
+    ScanResult(path="nothing.mp4", verdict="no-face", reason="no face was found in the sampled frames"),
+    ScanResult(path="broken.mp4", verdict="error", error="broken.mp4: not a readable image or video"),
+])
+def test_report_without_evidence_or_faces(result):
+    html = render_report(result)
+    assert f'data-verdict="{result.verdict}"' in html
+    assert "Not checked in this scan" in html
+    assert json.loads("".join(_parse(html).json))["verdict"] == result.verdict
+
+
+def test_hostile_text_is_escaped():
+    evil = '</script><script>alert(1)</script><img src=x onerror=alert(2)>.mp4'
+    r = ScanResult(path=evil, verdict="no-face", reason=evil,
+                   provenance={"watermark": {"detected": True, "p_value": 1e-9}, "c2pa": {"present": False},
+                               "digital_source_type": evil})
+    html = render_report(r)
+    assert "<script>alert" not in html and "<img src=x" not in html
+    page = _parse(html)  # raises on any executable script
+    assert json.loads("".join(page.json))["path"] == evil
+    assert "watermark was found" in html  # the watermark alert shows
+
+
+def test_provenance_findings_are_shown():
+    r = ScanResult(path="a.jpg", verdict="fake", probability=0.9, thresholds={"real": 0.4, "fake": 0.6},
+                   provenance={"watermark": {"detected": False, "p_value": 0.5, "confidence": 0.5},
+                               "c2pa": {"present": True, "valid": True, "trusted": False,
+                                        "validation_state": "Valid", "assertions": ["c2pa.actions"],
+                                        "errors": []},
+                               "digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"})
+    html = render_report(r)
+    assert "present, valid, untrusted signer" in html
+    assert "c2pa.actions" in html and "trainedAlgorithmicMedia" in html
+
+
+def test_write_is_atomic_and_errors_are_typed(image_scan, tmp_path):
+    result, evidence = image_scan
+    target = tmp_path / "r.html"
+    target.write_text("old")
+    write_report(target, result, evidence, heat_faces=0)
+    assert target.read_text().startswith("<!doctype html>")
+    assert [p.name for p in tmp_path.iterdir()] == ["r.html"]  # no temp file left behind
+    with pytest.raises(ReportError, match="cannot write the report"):
+        write_report(tmp_path / "missing" / "r.html", result, evidence, heat_faces=0)
+    assert not list((tmp_path).glob(".*tmp"))
+
+
+def test_cli_scan_writes_the_report(model_card, tmp_path):
+    from typer.testing import CliRunner
+
+    from mimica.cli import app
+
+    img = astronaut_png(tmp_path / "astro.png")
+    out = tmp_path / "report.html"
+    res = CliRunner().invoke(app, ["scan", str(img), "--report", str(out), "--model", str(model_card)])
+    assert res.exit_code == 0, res.output
+    html = out.read_text()
+    assert 'type="application/json"' in html and "astro.png" in html
+
+
+def test_report_size_stays_small(video_scan):
+    """Thumbnails are JPEG and plots PNG: a 20-frame clip's report stays well under a megabyte."""
+    result, evidence = video_scan
+    assert len(render_report(result, evidence)) < 1_000_000
+
+
+def test_import_does_not_pull_heavy_modules():
+    import subprocess
+    import sys
+
+    code = ("import sys, mimica, mimica.report, mimica.cli; "
+            "print(sorted(m for m in ('matplotlib', 'jinja2', 'fastapi', 'uvicorn') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).resolve().parents[2])
+    assert out.stdout.strip() == "[]"
