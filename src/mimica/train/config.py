@@ -47,12 +47,17 @@ def load_config(path: str | Path) -> TrainConfig:
     except tomllib.TOMLDecodeError as err:
         raise MimicaError(f"{p}: not valid TOML ({err})") from err
     base = p.resolve().parent.parent
+    # only well-typed values are resolved; the rest is left for validation to report (a bare string would
+    # otherwise be taken apart into one path per character)
     for key in ("real_faces", "videos", "forged"):
-        raw[key] = [str((base / v).resolve()) for v in raw.get(key, [])]
+        if isinstance(raw.get(key), list):
+            raw[key] = [str((base / v).resolve()) if isinstance(v, str) else v for v in raw[key]]
     for key in ("cache_dir", "out_dir", "init_from"):
-        if raw.get(key):
+        if raw.get(key) and isinstance(raw[key], str):
             raw[key] = str((base / raw[key]).resolve())
     try:
         return TrainConfig.model_validate(raw)
     except ValidationError as err:
-        raise MimicaError(f"{p}: invalid config ({str(err).splitlines()[0]}: {err.errors()[0]['msg']})") from err
+        first = err.errors()[0]
+        where = ".".join(map(str, first["loc"]))
+        raise MimicaError(f"{p}: invalid config: {where}: {first['msg']}") from err

@@ -1,0 +1,61 @@
+"""The training recipe file: errors are one-line MimicaErrors naming the file; relative paths are taken from
+the repository root (the parent of the config's folder); the shipped recipes load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from mimica.errors import MimicaError
+from mimica.train.config import TrainConfig, load_config
+
+REPO = Path(__file__).resolve().parents[2]
+
+BAD = [
+    pytest.param(None, "config file not found", id="missing"),
+    pytest.param("epochs = [", "not valid TOML", id="broken-toml"),
+    pytest.param("name = 'x'\nname = 'y'\n", "not valid TOML", id="duplicate-key"),
+    pytest.param("epochs = 'many'", "invalid config: epochs: Input should be a valid integer", id="wrong-type"),
+    pytest.param("videos = 3", "invalid config: videos: Input should be a valid list", id="videos-a-number"),
+    pytest.param("videos = 'data/ffpp'", "invalid config: videos: Input should be a valid list",
+                 id="videos-a-string"),
+    pytest.param("cache_dir = 5", "invalid config: cache_dir: Input should be a valid string", id="dir-a-number"),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), BAD)
+def test_bad_config(tmp_path: Path, text: str | None, message: str) -> None:
+    path = tmp_path / "configs" / "x.toml"
+    path.parent.mkdir()
+    if text is not None:
+        path.write_text(text)
+    with pytest.raises(MimicaError) as e:
+        load_config(path)
+    msg = str(e.value)
+    assert msg.startswith(str(path)), msg
+    assert "\n" not in msg
+    assert message in msg
+
+
+def test_relative_paths_are_from_the_repository_root(tmp_path: Path) -> None:
+    path = tmp_path / "configs" / "x.toml"
+    path.parent.mkdir()
+    path.write_text('videos = ["data/ffpp", "/abs/dfdc"]\nreal_faces = ["../shared/faces"]\n'
+                    'cache_dir = "cache/c"\nout_dir = "/abs/out"\nepochs = 3\n')
+    cfg = load_config(path)
+    assert cfg.videos == [str(tmp_path / "data/ffpp"), "/abs/dfdc"]
+    assert cfg.real_faces == [str(tmp_path.parent / "shared/faces")]
+    assert cfg.cache_dir == str(tmp_path / "cache/c") and cfg.out_dir == "/abs/out"
+    assert cfg.epochs == 3 and cfg.net == TrainConfig().net  # unset keys keep their defaults
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "configs").glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_recipes_load_with_only_known_keys(path: Path) -> None:
+    """A key the recipe sets but TrainConfig does not know would be silently ignored: catch the typo."""
+    import tomllib
+
+    cfg = load_config(path)
+    unknown = set(tomllib.loads(path.read_text())) - set(TrainConfig.model_fields)
+    assert not unknown, f"{path.name}: keys TrainConfig ignores: {sorted(unknown)}"
+    assert Path(cfg.out_dir).is_absolute() and Path(cfg.cache_dir).is_absolute()
