@@ -63,12 +63,20 @@ def calibrate(logits: np.ndarray, labels: np.ndarray) -> Calibration:
 
 
 def choose_thresholds(video_probs: np.ndarray, labels: np.ndarray) -> Thresholds:
-    real_p, fake_p = video_probs[labels == 0], video_probs[labels == 1]
-    fake_t = float(np.quantile(real_p, 1 - MAX_FALSE_ALARMS)) if len(real_p) else 0.5
-    real_t = float(np.quantile(fake_p, MAX_MISSES)) if len(fake_p) else 0.5
+    real_p, fake_p = np.sort(video_probs[labels == 0]), np.sort(video_probs[labels == 1])
+    # counted, not interpolated: an interpolated quantile can land on or below a video, and with `fake` at or
+    # above the threshold 2 of 25 real videos (8%) would then be false alarms
+    fake_t = real_t = 0.5
+    if len(real_p):  # just above the (k+1)-th highest real: at most k = 5% of reals at or above it
+        k = int(MAX_FALSE_ALARMS * len(real_p))
+        fake_t = min(float(np.nextafter(real_p[-1 - k], np.inf)), 1.0)
+    if len(fake_p):  # the (k+1)-th lowest fake: at most k = 5% of fakes below it
+        real_t = float(fake_p[int(MAX_MISSES * len(fake_p))])
     if real_t > fake_t:
-        real_t = fake_t = (real_t + fake_t) / 2
-    return Thresholds(real=round(real_t, 4), fake=round(fake_t, 4),
+        real_t = fake_t = round((real_t + fake_t) / 2, 4)
+    else:  # 4 decimals for the card, rounded outwards so the budgets still hold
+        real_t, fake_t = float(np.floor(real_t * 1e4) / 1e4), float(min(np.ceil(fake_t * 1e4) / 1e4, 1.0))
+    return Thresholds(real=real_t, fake=fake_t,
                       rule=f"fake: <= {MAX_FALSE_ALARMS:.0%} false alarms on real validation videos; "
                            f"real: <= {MAX_MISSES:.0%} misses of fake validation videos; uncertain between")
 
