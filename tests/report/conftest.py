@@ -7,12 +7,12 @@ from tests.report.helpers import pick_model
 
 
 @pytest.fixture(scope="session")
-def model_card(tmp_path_factory) -> Path:
+def scan_model(tmp_path_factory) -> Path:
     return pick_model(tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
-def scanner(model_card):
+def report_scanner(scan_model):
     from mimica.scan import Scanner
 
-    return Scanner(model=str(model_card), frames=8)
+    return Scanner(model=str(scan_model), frames=8)

@@ -45,14 +45,14 @@ def _parse(html: str) -> _Links:
 
 
 @pytest.fixture(scope="module")
-def video_scan(scanner, tmp_path_factory):
+def video_scan(report_scanner, tmp_path_factory):
     path = astronaut_video(tmp_path_factory.mktemp("v") / "astro.mp4", seconds=2.0, fps=10)
-    return scanner.scan_evidence(path)
+    return report_scanner.scan_evidence(path)
 
 
 @pytest.fixture(scope="module")
-def image_scan(scanner, tmp_path_factory):
-    return scanner.scan_evidence(astronaut_png(tmp_path_factory.mktemp("i") / "astro.png"))
+def image_scan(report_scanner, tmp_path_factory):
+    return report_scanner.scan_evidence(astronaut_png(tmp_path_factory.mktemp("i") / "astro.png"))
 
 
 def test_video_report_is_self_contained_and_complete(video_scan, tmp_path):
@@ -146,14 +146,14 @@ def test_write_is_atomic_and_errors_are_typed(image_scan, tmp_path):
     assert not list((tmp_path).glob(".*tmp"))
 
 
-def test_cli_scan_writes_the_report(model_card, tmp_path):
+def test_cli_scan_writes_the_report(scan_model, tmp_path):
     from typer.testing import CliRunner
 
     from mimica.cli import app
 
     img = astronaut_png(tmp_path / "astro.png")
     out = tmp_path / "report.html"
-    res = CliRunner().invoke(app, ["scan", str(img), "--report", str(out), "--model", str(model_card)])
+    res = CliRunner().invoke(app, ["scan", str(img), "--report", str(out), "--model", str(scan_model)])
     assert res.exit_code == 0, res.output
     html = out.read_text()
     assert 'type="application/json"' in html and "astro.png" in html

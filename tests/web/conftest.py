@@ -13,7 +13,7 @@ pytest.importorskip("httpx")
 
 
 @pytest.fixture(scope="session")
-def model_card(tmp_path_factory) -> Path:
+def scan_model(tmp_path_factory) -> Path:
     return pick_model(tmp_path_factory)
 
 
@@ -42,11 +42,11 @@ def make_client(tmp_path):
 
 
 @pytest.fixture
-def server_factory(tmp_path, model_card) -> Iterator:
+def server_factory(tmp_path, scan_model) -> Iterator:
     servers: list[Server] = []
 
     def make(*extra: str, data_dir: Path | None = None) -> Server:
-        s = Server(data_dir or tmp_path / "data", model_card, *extra)
+        s = Server(data_dir or tmp_path / "data", scan_model, *extra)
         servers.append(s)
         return s
 
