@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -44,7 +45,7 @@ def main() -> int:
         and (args.height == 0 or int(r["height"]) == args.height)
     ]
     rows = rows[: args.videos]
-    total_frames = total_time = 0.0
+    total_frames = total_time = total_cpu = 0.0
     with tempfile.TemporaryDirectory() as d:
         src = args.source
         if src is None:
@@ -56,6 +57,7 @@ def main() -> int:
             video = SHARED / r["path"]
             marks: dict[str, list[float]] = {}
             t0 = time.perf_counter()
+            ru0 = resource.getrusage(resource.RUSAGE_SELF)
 
             def progress(stage: str, done: int, total: int, marks=marks, t0=t0) -> None:
                 now = time.perf_counter() - t0
@@ -63,6 +65,8 @@ def main() -> int:
 
             swap(src, video, Path(d) / "out.mp4", progress=progress)
             took = time.perf_counter() - t0
+            ru1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
             import av
 
             with av.open(str(video)) as c:
@@ -72,15 +76,18 @@ def main() -> int:
             print(
                 f"{video.name} {r['width']}x{r['height']} {n} frames: {took:.1f} s = {n / took:.1f} fps "
                 f"(landmark pass {n / max(lm[1] - lm[0], 1e-9):.0f} fps, swap pass "
-                f"{n / max(sw[1] - sw[0], 1e-9):.0f} fps)",
+                f"{n / max(sw[1] - sw[0], 1e-9):.0f} fps); CPU {1000 * cpu / n:.1f} ms/frame",
                 flush=True,
             )
             total_frames += n
             total_time += took
+            total_cpu += cpu
     load = os.getloadavg()
+    cores = os.cpu_count() or 1
     print(
         f"overall: {total_frames:.0f} frames in {total_time:.1f} s = {total_frames / total_time:.1f} fps; "
-        f"{os.cpu_count()} CPUs, load average {load[0]:.1f} (a training job shares the machine when > 1)"
+        f"CPU {1000 * total_cpu / total_frames:.1f} ms/frame, i.e. {total_frames / (total_cpu / cores):.0f} fps "
+        f"if mimica had all {cores} cores; load average {load[0]:.1f} (other jobs share the machine above {cores})"
     )
     return 0
 
