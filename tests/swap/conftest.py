@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
-from tests.swap.swapmedia import write_video
+from tests.swap.swapmedia import head, write_video
 
 
 @pytest.fixture(autouse=True)
@@ -26,12 +26,6 @@ def _no_user_keys(tmp_path_factory, monkeypatch):
 def astronaut() -> np.ndarray:
     skdata = pytest.importorskip("skimage.data")
     return np.ascontiguousarray(skdata.astronaut())
-
-
-def head(img: np.ndarray, size: int = 320, dx: int = 0, dy: int = 0) -> np.ndarray:
-    """The astronaut's head and shoulders, resized to size x size, shifted by (dx, dy) source pixels."""
-    crop = img[max(0, 0 + dy) : 340 + dy, max(0, 90 + dx) : 430 + dx]
-    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import av
+import cv2
 import numpy as np
 
 FPS = 25
@@ -63,3 +64,9 @@ def video_timestamps(path: Path) -> list[float]:
 def frames_of(path: Path) -> list[np.ndarray]:
     with av.open(str(path)) as c:
         return [f.to_ndarray(format="rgb24") for f in c.decode(video=0)]
+
+
+def head(img: np.ndarray, size: int = 320, dx: int = 0, dy: int = 0) -> np.ndarray:
+    """The astronaut's head and shoulders, resized to size x size, shifted by (dx, dy) source pixels."""
+    crop = img[max(0, 0 + dy) : 340 + dy, max(0, 90 + dx) : 430 + dx]
+    return cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)

@@ -209,3 +209,26 @@ def test_swap_real_faces(shared_data, tmp_path):
         t, r = _mesh(np.asarray(Image.open(tgt).convert("RGB"))), _mesh(np.asarray(Image.open(out).convert("RGB")))
         assert np.linalg.norm(t - r, axis=1).mean() / float(np.ptp(t, axis=0).max()) < 0.05
     assert made >= 1
+
+
+def test_several_faces_largest_by_default_all_on_request(media, tmp_path, astronaut):
+    from tests.swap.swapmedia import head
+
+    from mimica.swap import SourceFaceWarning
+
+    big, small = head(astronaut, 320), head(astronaut, 240)
+    canvas = np.full((320, 600, 3), 90, np.uint8)
+    canvas[:, :320], canvas[40:280, 350:590] = big, small
+    Image.fromarray(canvas).save(tmp_path / "two.png")
+    one = np.asarray(Image.open(swap(media["source"], tmp_path / "two.png", tmp_path / "one.png")))
+    both = np.asarray(
+        Image.open(swap(media["source"], tmp_path / "two.png", tmp_path / "both.png", SwapOptions(all_faces=True)))
+    )
+
+    def changed(img, xs):
+        return np.abs(img[60:200, xs].astype(int) - canvas[60:200, xs]).mean()
+
+    assert changed(one, slice(80, 240)) > 3 and changed(one, slice(400, 540)) < 2
+    assert changed(both, slice(400, 540)) > 3
+    with pytest.warns(SourceFaceWarning, match="using the largest"):
+        swap(tmp_path / "two.png", media["target"], tmp_path / "from_two.png")
