@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -110,7 +111,10 @@ def prepare(
     if progress:
         progress(len(done), len(done) + len(todo))
     if todo:
-        with ProcessPoolExecutor(workers, initializer=_worker_init) as pool:
+        # spawn, not fork: a forked copy of a process that already runs mediapipe, onnxruntime or torch threads
+        # (a scan, a notebook, the test suite) inherits their locks mid-use and crashes or hangs
+        spawn = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_worker_init) as pool:
             for out, _, _ in pool.map(_do_shard, todo):
                 files.append(Path(out))
                 if progress:
