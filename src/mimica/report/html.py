@@ -67,8 +67,8 @@ def write_report(path: str | Path, result: ScanResult, evidence: Evidence | None
 def render_report(
     result: ScanResult,
     evidence: Evidence | None = None,
-    heat_faces: int = 4,
-    max_heat: int = 16,
+    heat_faces: int = 3,
+    max_heat: int = 12,
     max_tracks: int = 12,
     max_faces: int = 48,
     title: str | None = None,

@@ -30,7 +30,7 @@ def log_odds(classifier: Classifier, logits: NDArray[np.float32]) -> NDArray[np.
 
 
 def occlusion_maps(
-    classifier: Classifier, crops: NDArray[np.uint8], grid: int = GRID, batch: int = 32
+    classifier: Classifier, crops: NDArray[np.uint8], grid: int = GRID, batch: int = 64
 ) -> NDArray[np.float32]:
     """(n, grid, grid) drop of the calibrated log-odds when each cell is hidden: positive where the face showed
     evidence of manipulation, negative where it looked genuine.
