@@ -286,3 +286,14 @@ def test_page_upload_shows_errors_in_the_page(make_client):
     assert r.status_code == 303 and r.headers["location"].startswith("/scans/")
     page = client.get(r.headers["location"])
     assert page.status_code == 200 and "a.png" in page.text and 'data-poll="' in page.text
+
+
+def test_a_session_does_not_outlive_its_database(make_client, tmp_path):
+    """A new database whose token 1 is someone else's must not honour a cookie signed for the old token 1."""
+    client, token = make_client()
+    client.post("/login", data={"token": token})
+    assert client.get("/api/scans").status_code == 200
+    store = client.app.state.store
+    with store.connect() as con:
+        con.execute("UPDATE tokens SET hash = 'f' || substr(hash, 2)")  # token 1 is now a different token
+    assert client.get("/api/scans").status_code == 401

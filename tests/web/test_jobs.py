@@ -129,3 +129,12 @@ def test_deleting_a_running_job_stops_it(make_client, scan_model, tmp_path):
     while leftovers() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not leftovers()
+
+
+def test_leftover_uploads_are_swept_at_start(make_client, tmp_path):
+    uploads = tmp_path / "data" / "uploads"
+    uploads.mkdir(parents=True)
+    (uploads / ("d" * 32 + ".part")).write_bytes(b"half an upload")
+    (uploads / ("e" * 32 + ".mp4")).write_bytes(b"no job refers to me")
+    make_client()
+    assert not any(uploads.iterdir())

@@ -95,7 +95,8 @@ def test_restart_during_a_job(server_factory, tmp_path, how):
     server.kill() if how == "kill" else server.stop()
     with sqlite3.connect(server.data_dir / "mimica.db") as con:
         left = con.execute("SELECT status FROM jobs WHERE id = ?", (scan_id,)).fetchone()[0]
-    assert left == ("running" if how == "kill" else "queued")
+    # a scan that raced to its end before the signal is "done"; otherwise it was caught mid-scan
+    assert left in ("running" if how == "kill" else "queued", "done")
     server.start()
     body = _wait(server.url, token, scan_id)
     if body["status"] == "done":

@@ -118,7 +118,7 @@ def create_app(settings: Settings, scanner_factory: Callable[[], Scanner] | None
         token_id = request.session.get("token_id")
         if token_id is None:
             return False
-        if not store.token_active(int(token_id)):
+        if not store.token_active(int(token_id), str(request.session.get("check", ""))):
             request.session.clear()
             return False
         if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -319,6 +319,7 @@ def create_app(settings: Settings, scanner_factory: Callable[[], Scanner] | None
                         error="That token is not valid (or was revoked).")
         request.session.clear()
         request.session["token_id"] = token_id
+        request.session["check"] = store.session_check(token_id)
         return RedirectResponse(_safe_next(next), status_code=303)
 
     @app.post("/logout", include_in_schema=False)

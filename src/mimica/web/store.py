@@ -240,6 +240,10 @@ class Store:
             rows = con.execute("SELECT id FROM jobs WHERE status = 'queued' ORDER BY created_at, id").fetchall()
         return [r[0] for r in rows]
 
+    def media_paths(self) -> set[str]:
+        with self.connect() as con:
+            return {r[0] for r in con.execute("SELECT media_path FROM jobs WHERE media_path IS NOT NULL")}
+
     def claim(self, job_id: str) -> Job | None:
         """queued -> running, counting the attempt; None when the job is gone or already taken."""
         with self.connect() as con:
@@ -332,10 +336,17 @@ class Store:
             con.execute("UPDATE tokens SET last_used_at = ? WHERE id = ?", (now(), row[0]))
         return int(row[0])
 
-    def token_active(self, token_id: int) -> bool:
+    def token_active(self, token_id: int, check: str | None = None) -> bool:
+        """Whether token `token_id` is still active; `check`, the start of its hash (`session_check`), guards
+        against a session outliving its database (a new token with a recycled id)."""
         with self.connect() as con:
-            row = con.execute("SELECT 1 FROM tokens WHERE id = ? AND revoked_at IS NULL", (token_id,)).fetchone()
-        return row is not None
+            row = con.execute("SELECT hash FROM tokens WHERE id = ? AND revoked_at IS NULL", (token_id,)).fetchone()
+        return row is not None and (check is None or row[0][:16] == check)
+
+    def session_check(self, token_id: int) -> str:
+        with self.connect() as con:
+            row = con.execute("SELECT hash FROM tokens WHERE id = ?", (token_id,)).fetchone()
+        return row[0][:16] if row else ""
 
     def list_tokens(self) -> list[TokenInfo]:
         with self.connect() as con:

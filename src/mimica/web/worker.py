@@ -50,6 +50,7 @@ class Runner:
     def start(self) -> None:
         self.settings.uploads.mkdir(parents=True, exist_ok=True)
         self.settings.reports.mkdir(parents=True, exist_ok=True)
+        self._sweep_uploads()
         self.recovered = self.store.recover(self.settings.max_attempts)
         for job_id in self.recovered[1]:
             self._drop_media(job_id)
@@ -105,7 +106,7 @@ class Runner:
         if media is None or not media.is_file():
             self.store.fail(job_id, "the uploaded file is gone from the data dir; upload it again")
             return
-        last = [0.0, ""]
+        last: dict[str, float | str] = {"t": 0.0, "stage": ""}
 
         def progress(stage: str, done: int, total: int) -> None:
             if self._stop.is_set():
@@ -113,9 +114,9 @@ class Runner:
             if job_id in self._cancelled:
                 raise _Stop("deleted")
             t = time.monotonic()
-            if stage != last[1] or done >= total or t - last[0] >= PROGRESS_EVERY:
+            if stage != last["stage"] or done >= total or t - float(last["t"]) >= PROGRESS_EVERY:
                 self.store.progress(job_id, stage, done, total)
-                last[:] = [t, stage]
+                last.update(t=t, stage=stage)
 
         try:
             self.store.progress(job_id, "frames", 0, 0)
@@ -148,6 +149,15 @@ class Runner:
             log.exception("job %s: report failed", job_id)
             return None, f"report could not be written: {type(err).__name__}: {err}"
         return rel, None
+
+    def _sweep_uploads(self) -> None:
+        """Before any upload can arrive: removes half-received uploads (*.part) and files no job refers to
+        (a crash between receiving a file and recording its job)."""
+        wanted = self.store.media_paths()
+        for p in self.settings.uploads.iterdir():
+            if p.is_file() and f"uploads/{p.name}" not in wanted:
+                log.info("removing leftover upload %s", p.name)
+                p.unlink(missing_ok=True)
 
     def _drop_media(self, job_id: str) -> None:
         if self.settings.keep_uploads:
