@@ -97,6 +97,9 @@ def _print_human(result) -> None:  # type: ignore[no-untyped-def]
     style = VERDICT_STYLE.get(result.verdict, "")
     p = "" if result.probability is None else f" {result.probability:.2f}"
     out.print(f"[{style}]{result.verdict.upper()}{p}[/]  {result.path}  [dim]{result.reason}[/]")
+    if result.frames.failed:
+        out.print(f"  [yellow]{result.frames.failed} frame(s) or packet(s) could not be decoded[/]: the file is "
+                  "damaged; the verdict rests on the frames that decoded")
     wm = (result.provenance.get("watermark") or {}) if result.provenance else {}
     if wm.get("detected"):
         out.print("  [bold red]mimica watermark found[/]: this file was made by a face-swap tool")

@@ -123,13 +123,14 @@ class Scanner:
         timings["decode"] += time.perf_counter() - t
 
         real_t, fake_t = self.thresholds
-        tracks = []
+        tracks, crops_by_track = [], {}
+        # number tracks 0, 1, ... in order of first appearance
         for new_id, tid in enumerate(sorted(dets, key=lambda i: dets[i][0].time_s)):
             prob = track_probability([d.probability for d in dets[tid]])
             tracks.append(Track(id=new_id, verdict=verdict_of(prob, real_t, fake_t), probability=prob,
                                 detections=dets[tid]))
-            evidence.crops[new_id] = evidence.crops.pop(tid) if new_id != tid else evidence.crops[tid]
-        evidence.crops = {t.id: evidence.crops[t.id] for t in tracks}
+            crops_by_track[new_id] = evidence.crops[tid]
+        evidence.crops = crops_by_track
 
         provenance: dict = {}
         if self.provenance:
