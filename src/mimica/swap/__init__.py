@@ -24,7 +24,7 @@ from mimica.swap.core import (
     smooth_tracks,
     track_video,
 )
-from mimica.swap.pipeline import Worker, prefetch
+from mimica.media.prefetch import Worker, prefetch
 from mimica.swap.writer import IMAGE_OUT, LABEL_POSITIONS, VIDEO_OUT, Marking, UnsignedNotice, VideoWriter, check_output
 
 __all__ = [
