@@ -7,6 +7,7 @@ video's length. The scan and the swap both use these.
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -44,10 +45,8 @@ def prefetch(items: Iterator[T], depth: int = 4) -> Iterator[T]:
     finally:
         stop.set()
         while worker.is_alive():  # unblock a producer waiting on a full queue
-            try:
+            with contextlib.suppress(queue.Empty):
                 q.get(timeout=0.05)
-            except queue.Empty:
-                pass
         worker.join()
         close = getattr(items, "close", None)
         if close is not None:

@@ -14,6 +14,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from mimica.errors import MediaError, NoFaceError
+from mimica.media.prefetch import Worker, prefetch
 from mimica.swap.core import (
     FaceSwapper,
     Progress,
@@ -24,7 +25,6 @@ from mimica.swap.core import (
     smooth_tracks,
     track_video,
 )
-from mimica.media.prefetch import Worker, prefetch
 from mimica.swap.writer import IMAGE_OUT, LABEL_POSITIONS, VIDEO_OUT, Marking, UnsignedNotice, VideoWriter, check_output
 
 __all__ = [
