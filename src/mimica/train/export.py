@@ -102,6 +102,26 @@ def scan_metrics(cfg: TrainConfig, card_path: Path, log: Log = print) -> dict:
     return metrics
 
 
+#: the validation targets of the project (issue: train and evaluate), video-level AUC by compression
+TARGETS = {"c23": 0.95, "c40": 0.85}
+
+
+def measured_limits(metrics: dict) -> list[str]:
+    """Plain statements of how far the measured validation AUCs are from the targets, for the card."""
+    lines = []
+    for name, m in metrics.items():
+        if not isinstance(m, dict) or "by_compression" not in m:
+            continue
+        for comp, target in TARGETS.items():
+            auc = (m["by_compression"].get(comp) or {}).get("auc")
+            if auc is None:
+                continue
+            verdict = "meets" if auc >= target else "misses"
+            lines.append(f"{name} {comp} validation video-level AUC {auc:.3f} {verdict} the target {target} "
+                         f"(n={m['by_compression'][comp].get('n')} videos).")
+    return lines
+
+
 def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Path | None = None) -> Path:
     """Exports best.pt of cfg.out_dir; returns the model card path."""
     out = Path(cfg.out_dir)
@@ -166,6 +186,7 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
     # the card's numbers come from the product's own path (scan pipeline + mimica evaluate), not from the
     # cached crops above, so that `mimica evaluate --split val` reproduces them
     card.metrics = scan_metrics(cfg, card_path, log)
+    card.limitations = [*measured_limits(card.metrics), *card.limitations]
     card.save(card_path)
     if install_dir is not None:
         for f in (onnx_path, card_path):
