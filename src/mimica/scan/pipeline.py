@@ -91,6 +91,8 @@ class Scanner:
         evidence = Evidence(self.classifier, info)
         recipe = self.classifier.recipe
         dets: dict[int, list[Detection]] = defaultdict(list)
+        pending: list[tuple[int, dict]] = []  # (track id, detection fields) of each crop, scored after the loop
+        batches: list[NDArray[np.uint8]] = []
         frames_seen: list[NDArray[np.uint8]] = []
         n_target = 1 if info.kind == "image" else self.frames
         t = time.perf_counter()
@@ -103,17 +105,13 @@ class Scanner:
             t = time.perf_counter()
             crops, _ = crop_faces(frame.image, faces.points5, recipe)
             timings["align"] += time.perf_counter() - t
-            t = time.perf_counter()
-            probs = self.classifier.predict(crops)
-            timings["classify"] += time.perf_counter() - t
             for i in range(len(faces)):
-                tid = int(faces.track_id[i])
-                dets[tid].append(Detection(
-                    time_s=round(frame.time_s, 4), frame_index=frame.index,
-                    box=tuple(round(float(v), 1) for v in faces.xyxy[i]),  # type: ignore[arg-type]
-                    probability=float(probs[i]), detector_score=round(float(faces.score[i]), 4),
-                ))
-                evidence.crops.setdefault(tid, []).append(crops[i])
+                pending.append((int(faces.track_id[i]), {
+                    "time_s": round(frame.time_s, 4), "frame_index": frame.index,
+                    "box": tuple(round(float(v), 1) for v in faces.xyxy[i]),
+                    "detector_score": round(float(faces.score[i]), 4),
+                }))
+            batches.append(crops)
             if self.provenance:
                 frames_seen.append(frame.image)
             evidence.thumbnails.append((frame.time_s, _thumbnail(frame.image)))
@@ -121,6 +119,16 @@ class Scanner:
                 progress("frames", k + 1, n_target)
             t = time.perf_counter()
         timings["decode"] += time.perf_counter() - t
+
+        # one batch for the whole file: the model costs ~1.7 ms a crop in batch, several times more one by one
+        t = time.perf_counter()
+        all_crops = np.concatenate(batches) if batches else np.zeros((0, recipe.size, recipe.size, 3), np.uint8)
+        probs = self.classifier.predict(all_crops)
+        timings["classify"] = time.perf_counter() - t
+        for (tid, fields), prob_i, crop in zip(pending, probs, all_crops, strict=True):
+            dets[tid].append(Detection(probability=float(prob_i), **fields))
+            evidence.crops.setdefault(tid, []).append(crop)
+        del batches, all_crops
 
         real_t, fake_t = self.thresholds
         tracks, crops_by_track = [], {}
