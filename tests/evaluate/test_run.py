@@ -9,8 +9,7 @@ import pytest
 
 from mimica.datasets import MediaItem
 from mimica.errors import DatasetError
-from mimica.evaluate.errors import EvaluationError
-from mimica.evaluate.run import create_scanner, evaluate_dataset, main_track, record_from_scan, score_dataset
+from mimica.evaluate.run import evaluate_dataset, main_track, record_from_scan, score_dataset
 
 
 def test_main_track_is_the_longest_then_the_largest(scans) -> None:  # type: ignore[no-untyped-def]
@@ -61,13 +60,3 @@ def test_split_selection_and_threshold_override(tree: Path, fake_scanner: type) 
     assert r.threshold == 0.1 and r.video.recall == 1.0 and r.video.precision < 1.0
     with pytest.raises(DatasetError, match="no official test list"):
         evaluate_dataset(tree, split="test", scanner=fake_scanner())
-
-
-def test_scanner_missing_is_a_mimica_error() -> None:
-    try:
-        from mimica.scan import Scanner  # noqa: F401
-    except ImportError:
-        with pytest.raises(EvaluationError, match="cannot be imported"):
-            create_scanner()
-    else:
-        pytest.skip("mimica.scan.Scanner exists")
