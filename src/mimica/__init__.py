@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mimica.errors import MimicaError
+from mimica.models.registry import DEFAULT_MODEL
 from mimica.scan import Evidence, Scanner, ScanResult, Track
 
 __version__ = "0.1.0"
@@ -26,7 +27,7 @@ def _scanner(**kwargs: Any) -> Scanner:
     return _scanners[key]
 
 
-def scan(path: str | Path, frames: int = 32, threshold: float | None = None, model: str = "mimica-sbi-v1") -> ScanResult:
+def scan(path: str | Path, frames: int = 32, threshold: float | None = None, model: str = DEFAULT_MODEL) -> ScanResult:
     """Is a face in this image or video manipulated? One file in, one `ScanResult` out.
 
     Raises `MimicaError` (with a one-line reason) when the file cannot be scanned. The detector and model are
@@ -38,7 +39,7 @@ def scan(path: str | Path, frames: int = 32, threshold: float | None = None, mod
 
 
 def scan_all(path: str | Path, frames: int = 32, threshold: float | None = None,
-             model: str = "mimica-sbi-v1") -> Iterator[ScanResult]:
+             model: str = DEFAULT_MODEL) -> Iterator[ScanResult]:
     """Every media file under a folder (or one file); failures come back as results with verdict `error`."""
     return _scanner(frames=frames, threshold=threshold, model=model).scan_all(path)
 
