@@ -13,7 +13,6 @@ Nothing is written outside a temporary folder; no media is kept.
 from __future__ import annotations
 
 import argparse
-import io
 import itertools
 import json
 import sys
@@ -22,29 +21,14 @@ import time
 from pathlib import Path
 
 import av
-import cv2
 import numpy as np
 from PIL import Image
 
 from mimica.media import sample_frames
 from mimica.provenance import watermark
+from mimica.provenance.attacks import crop10, half, jpeg
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-
-
-def jpeg(img: np.ndarray, q: int = 50) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "JPEG", quality=q)
-    return np.asarray(Image.open(buf).convert("RGB"))
-
-
-def half(img: np.ndarray) -> np.ndarray:
-    return cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
-
-
-def crop10(img: np.ndarray) -> np.ndarray:
-    h, w = img.shape[:2]
-    return img[h // 20 : h - h // 20, w // 10 :]
 
 
 def encode(frames, path: Path, crf: int, fps) -> None:

@@ -11,6 +11,7 @@ import pytest
 from PIL import Image
 
 from mimica.provenance import inspect, watermark
+from mimica.provenance.attacks import crop10, half, jpeg
 from mimica.provenance.watermark import PUBLIC_KEY, detect, embed
 
 
@@ -23,21 +24,6 @@ def natural(seed: int, h: int = 480, w: int = 640) -> np.ndarray:
     img = (img - img.mean()) / img.std() * 40 + 120
     cv2.rectangle(img, (w // 5, h // 4), (w // 2, h // 2), (230, 220, 200), -1)
     return np.clip(img, 0, 255).astype(np.uint8)
-
-
-def jpeg(img: np.ndarray, q: int = 50) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "JPEG", quality=q)
-    return np.asarray(Image.open(buf).convert("RGB"))
-
-
-def half(img: np.ndarray) -> np.ndarray:
-    return cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
-
-
-def crop10(img: np.ndarray) -> np.ndarray:
-    h, w = img.shape[:2]
-    return img[h // 20 : h - h // 20, w // 10 : w]
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
