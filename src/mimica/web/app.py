@@ -77,7 +77,7 @@ class _SecurityHeaders:
                 names = {k.lower() for k, _ in headers}
                 extra = {b"x-content-type-options": b"nosniff", b"referrer-policy": b"no-referrer",
                          b"x-frame-options": b"SAMEORIGIN"}
-                if not docs:  # Swagger UI comes from its CDN with inline script
+                if not docs:  # Swagger UI (served from /swagger-ui) starts itself with an inline script
                     extra[b"content-security-policy"] = PAGE_CSP.encode()
                 headers += [(k, v) for k, v in extra.items() if k not in names]
                 message["headers"] = headers
@@ -111,6 +111,11 @@ def create_app(settings: Settings, scanner_factory: Callable[[], Scanner] | None
                        max_age=settings.session_max_age_s, same_site="lax", https_only=settings.secure_cookies)
     app.add_middleware(_SecurityHeaders)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Swagger UI's scripts from the swagger-ui-bundle wheel, so /docs works without network (FastAPI's default
+    # loads them from a CDN)
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount("/swagger-ui", StaticFiles(directory=swagger_ui_path), name="swagger")
 
     # --- authentication --------------------------------------------------------------------------------------
 
@@ -266,7 +271,10 @@ def create_app(settings: Settings, scanner_factory: Callable[[], Scanner] | None
 
     @app.get("/docs", include_in_schema=False, dependencies=[Page])
     def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="mimica API")
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="mimica API",
+                                   swagger_js_url="/swagger-ui/swagger-ui-bundle.js",
+                                   swagger_css_url="/swagger-ui/swagger-ui.css",
+                                   swagger_favicon_url="/swagger-ui/favicon-32x32.png")
 
     # --- pages -----------------------------------------------------------------------------------------------
 
