@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 
 from mimica.align import AlignRecipe
+from mimica.atomic import write_atomic
 
 
 class InputSpec(BaseModel):
@@ -80,10 +81,7 @@ class ModelCard(BaseModel):
         return cls.model_validate_json(Path(path).read_text())
 
     def save(self, path: str | Path) -> None:
-        p = Path(path)
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_text(self.model_dump_json(indent=2) + "\n")
-        tmp.replace(p)
+        write_atomic(path, self.model_dump_json(indent=2) + "\n")
 
 
 def sha256_file(path: str | Path) -> str:

@@ -13,8 +13,6 @@ import base64
 import datetime as dt
 import io
 import json
-import os
-import tempfile
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from mimica.atomic import write_atomic
 from mimica.errors import MimicaError
 from mimica.report import plots
 from mimica.report.occlusion import GRID, occlusion_maps, overlay
@@ -49,17 +48,9 @@ def write_report(path: str | Path, result: ScanResult, evidence: Evidence | None
     reader never sees half a report. Options as `render_report`."""
     p = Path(path)
     html = render_report(result, evidence, **options)
-    folder = p.parent if str(p.parent) else Path(".")
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{p.name}.", suffix=".tmp")
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(html)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, p)
+        write_atomic(p, html)
     except OSError as err:
-        if tmp is not None:
-            Path(tmp).unlink(missing_ok=True)
         raise ReportError(f"{p}: cannot write the report ({err.strerror or err}); choose a writable path") from err
     return p
 

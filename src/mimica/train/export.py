@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import numpy as np
 import torch
 from sklearn.linear_model import LogisticRegression
 
+from mimica.atomic import write_atomic
 from mimica.models.card import AlignSpec, Calibration, InputSpec, ModelCard, Thresholds, sha256_file
 from mimica.scan.aggregate import __doc__ as AGGREGATION_RULE
 from mimica.train.config import TrainConfig
@@ -39,9 +39,7 @@ def export_onnx(model: torch.nn.Module, path: Path, size: int) -> None:
     torch.onnx.export(model, (torch.zeros(1, 3, size, size),), buf, dynamo=False, opset_version=17,
                       input_names=["input"], output_names=["logit"],
                       dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}})
-    tmp = path.with_suffix(".onnx.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    write_atomic(path, buf.getvalue())
 
 
 def parity(model: torch.nn.Module, onnx_path: Path, crops: np.ndarray) -> float:

@@ -7,7 +7,6 @@ out_dir; `best.pt` holds the epoch with the best validation video-level AUC on F
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +16,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from mimica.atomic import atomic_path
 from mimica.train.config import TrainConfig
 from mimica.train.data import (
     CropSet,
@@ -33,9 +33,8 @@ Log = Callable[[str], None]
 
 
 def _save(obj: dict, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 @torch.no_grad()

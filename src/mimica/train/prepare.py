@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from mimica.align import AlignRecipe, crop_faces, transform_points
+from mimica.atomic import atomic_path
 from mimica.datasets import MediaItem
 from mimica.errors import MimicaError
 from mimica.faces import IoUTracker, create_detector
@@ -90,9 +91,8 @@ def _do_shard(args: tuple[list[MediaItem], PrepareConfig, str]) -> tuple[str, in
     if merged:
         merged["item"] = np.concatenate(owners)
     meta = json.dumps({"items": [it.to_dict() for it in items], "errors": errors})
-    tmp = out + ".tmp.npz"
-    np.savez(tmp, meta=np.array(meta), **merged)
-    os.replace(tmp, out)
+    with atomic_path(out) as tmp:
+        np.savez(tmp, meta=np.array(meta), **merged)
     return out, len(merged.get("crops", [])), errors
 
 

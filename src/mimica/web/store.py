@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mimica.atomic import write_atomic
 from mimica.errors import MimicaError
 
 DB_NAME = "mimica.db"
@@ -372,10 +373,7 @@ class Store:
         p = self.data_dir / "session.key"
         try:
             if not p.is_file():
-                tmp = p.with_suffix(".tmp")
-                tmp.write_text(secrets.token_hex(32))
-                tmp.chmod(0o600)
-                tmp.replace(p)
+                write_atomic(p, secrets.token_hex(32), mode=0o600)
             return p.read_text().strip()
         except OSError as err:
             raise StoreError(f"{p}: cannot read or create the session key ({err.strerror})") from err
