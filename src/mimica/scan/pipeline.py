@@ -26,6 +26,9 @@ from mimica.scan.result import Detection, FrameCounts, MediaFacts, ModelRef, Sca
 #: progress(stage, done, total): stages are "frames" (total = frames to sample) and "done"
 Progress = Callable[[str, int, int], None]
 
+#: frames kept for the watermark test are at most this wide; the mark is specified to survive a 0.5x downscale
+PROVENANCE_MAX_SIDE = 1920
+
 WATERMARK_REASON = "carries mimica's synthetic-media watermark (made by a face-swap tool)"
 
 
@@ -112,8 +115,8 @@ class Scanner:
                     "detector_score": round(float(faces.score[i]), 4),
                 }))
             batches.append(crops)
-            if self.provenance:
-                frames_seen.append(frame.image)
+            if self.provenance:  # kept for the watermark test; 4K and larger halved to bound memory (<= 200 MB)
+                frames_seen.append(_thumbnail(frame.image, PROVENANCE_MAX_SIDE))
             evidence.thumbnails.append((frame.time_s, _thumbnail(frame.image)))
             if progress:
                 progress("frames", k + 1, n_target)
