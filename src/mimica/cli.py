@@ -26,11 +26,12 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 VERDICT_STYLE = {"fake": "bold red", "real": "green", "uncertain": "yellow", "no-face": "dim", "error": "red"}
 
 
-def _progress_bar(enabled: bool):  # type: ignore[no-untyped-def]
+def _progress_bar():  # type: ignore[no-untyped-def]
+    """A transient bar on stderr, only when stderr is a terminal (never in pipes, logs or --json consumers)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=err,
-                    transient=True, disable=not (enabled and err.is_terminal))
+                    transient=True, disable=not err.is_terminal)
 
 
 @app.command()
@@ -45,16 +46,15 @@ def scan(
     no_provenance: Annotated[bool, typer.Option("--no-provenance", help="Skip watermark/C2PA checks.")] = False,
 ) -> None:
     """Is a face in this image or video manipulated? Prints a verdict per file and a table per face track."""
+    from mimica.media import find_media
     from mimica.scan import Scanner
 
     scanner = Scanner(model=model, frames=frames, threshold=threshold, provenance=not no_provenance)
     scanned = failed = 0
-    with _progress_bar(True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task("scanning", total=None)
         for path in paths:
             try:
-                from mimica.media import find_media
-
                 files = find_media(path)
             except MimicaError as e:
                 failed += 1
@@ -137,7 +137,7 @@ def prepare(
     from mimica.train.prepare import prepare as run_prepare
 
     items = [it for d in datasets for it in load_dataset(d)]
-    with _progress_bar(True) as bar:
+    with _progress_bar() as bar:
         task = bar.add_task("preparing", total=None)
         files = run_prepare(items, cache, PrepareConfig(frames=frames), workers,
                             progress=lambda a, b: bar.update(task, completed=a, total=b))

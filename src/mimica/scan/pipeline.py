@@ -157,8 +157,12 @@ class Scanner:
             verdict = verdict_of(prob, real_t, fake_t)
             where = "the face" if info.kind == "image" and len(tracks) == 1 else f"face track {top.id}"
             reason = f"{where} scored {prob:.2f} over {len(top.detections)} frame(s)"
-        if (provenance.get("watermark") or {}).get("detected"):
+        watermark = provenance.get("watermark") or {}
+        if watermark.get("detected"):
+            # the mark is proof of synthesis: the file's probability is the test's confidence, the classifier's
+            # view stays in the reason and the tracks
             verdict, reason = "fake", WATERMARK_REASON + (f"; classifier: {reason}" if prob is not None else "")
+            prob = max(prob or 0.0, float(watermark.get("confidence", 1.0)))
         timings["total"] = time.perf_counter() - t_start
         result = ScanResult(
             path=str(p), verdict=verdict, probability=prob, reason=reason,
