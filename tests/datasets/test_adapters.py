@@ -65,6 +65,24 @@ def test_ffpp_pair_shares_one_group(ffpp: Path) -> None:
     assert len(actors) == 1 and actors != youtube
 
 
+def test_ffpp_images_of_a_forged_dataset(tmp_path: Path) -> None:
+    """mimica forge writes self-blended and swapped pictures under .../images/; they join their people's groups
+    and do not change the videos' grouping."""
+    videos = ("original_sequences/youtube/raw/videos/000.mp4", "original_sequences/youtube/raw/videos/001.mp4",
+              "manipulated_sequences/MimicaSwap/raw/videos/000_001.mp4")
+    touch(tmp_path, *videos)
+    before = {it.path: it.group for it in load_dataset(tmp_path)}
+    touch(tmp_path, "manipulated_sequences/MimicaSBI/raw/images/000.png",
+          "manipulated_sequences/MimicaSwap/raw/images/001_000.jpg", "original_sequences/youtube/raw/images/readme.txt")
+    items = rel(load_dataset(tmp_path), tmp_path)
+    assert len(items) == 5
+    sbi = items["manipulated_sequences/MimicaSBI/raw/images/000.png"]
+    assert (sbi.label, sbi.method, sbi.identities) == (FAKE, "MimicaSBI", ("yt000",))
+    assert items["manipulated_sequences/MimicaSwap/raw/images/001_000.jpg"].identities == ("yt001", "yt000")
+    assert {it.path: it.group for it in items.values() if it.path in before} == before
+    assert len({it.group for it in items.values()}) == 1
+
+
 def test_ffpp_official_split_files(ffpp: Path) -> None:
     (ffpp / "test.json").write_text(json.dumps([["000", "003"]]))
     (ffpp / "train.json").write_text(json.dumps([["071", "054"]]))

@@ -16,7 +16,7 @@ import json
 import re
 from pathlib import Path
 
-from mimica.datasets.item import FAKE, REAL, MediaItem, is_video
+from mimica.datasets.item import FAKE, REAL, MediaItem, is_image, is_video
 from mimica.errors import DatasetError
 
 # the download script puts mask videos beside the compressions; they are binary masks, not manipulated media
@@ -81,4 +81,25 @@ def load(root: Path) -> list[MediaItem]:
         else:
             idents = (video.stem,)
         items.append(MediaItem(str(video), FAKE, "ffpp", method, comp, idents, official_split=split))
+    items.extend(_images(root))
+    return items
+
+
+def _images(root: Path) -> list[MediaItem]:
+    """Still images in `<tree>/<source or method>/<c>/images/` (mimica forge writes its self-blended and swapped
+    pictures there): NNN.png shows person ytNNN, TTT_SSS.png both. Appended after the videos so that the
+    grouping of the videos, and with it the validation split, is the same with or without them."""
+    items = []
+    for tree, label in (("original_sequences", REAL), ("manipulated_sequences", FAKE)):
+        for img in sorted(root.glob(f"{tree}/*/*/images/*")):
+            if not is_image(img):
+                continue
+            if m := _YT_PAIR.match(img.stem):
+                idents: tuple[str, ...] = (f"yt{m.group(1)}", f"yt{m.group(2)}")
+            elif re.fullmatch(r"\d{3}", img.stem):
+                idents = (f"yt{img.stem}",)
+            else:
+                idents = (img.stem,)
+            method = img.parts[-4] if label == FAKE else ""
+            items.append(MediaItem(str(img), label, "ffpp", method, img.parts[-3], idents))
     return items
