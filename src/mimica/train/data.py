@@ -121,6 +121,8 @@ class PairDataset(torch.utils.data.Dataset):
 def sbi_validation_set(faces: CropSet, seed: int = 1234) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
     """Fixed pseudo-fakes of held-out photos (same every epoch) beside the photos themselves."""
     rng = np.random.default_rng(seed)
+    if not len(faces.crops):  # no held-out photos (a config without real_faces): no pseudo-fake validation
+        return faces.crops[:0], np.zeros(0, np.int64)
     fakes = np.stack([self_blend(c, m.astype(np.float32), rng)[0] for c, m in zip(faces.crops, faces.mesh,
                                                                                    strict=True)])
     x = np.concatenate([faces.crops, fakes])

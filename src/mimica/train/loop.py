@@ -17,6 +17,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 
 from mimica.atomic import atomic_path
+from mimica.errors import MimicaError
 from mimica.train.config import TrainConfig
 from mimica.train.data import (
     CropSet,
@@ -98,6 +99,9 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
     data = build_data(cfg, progress=lambda a, b: log(f"  prepared {a}/{b} shards") if a == b else None)
     log(f"train reals {len(data.real_train.crops)}, labelled fakes {len(data.fake_train.crops)}, "
         f"val video faces {len(data.val_videos.crops)}, val photos {len(data.val_faces.crops)}")
+    if not len(data.real_train.crops):
+        raise MimicaError("no real faces to train on: the config's real_faces, videos and forged datasets gave "
+                          "no training-split face; check the paths and val_fraction")
     rng = np.random.default_rng(cfg.seed)
     val_faces = data.val_faces.select(rng.permutation(len(data.val_faces.crops)) < 1000)
     sbi_val = sbi_validation_set(val_faces)
