@@ -1,4 +1,5 @@
-"""Style is part of the test command: ruff over the package, the tests and the benchmarks."""
+"""Style is part of the test command: ruff over the package, the tests and the benchmarks; mypy over the
+package (modules excluded in pyproject.toml are listed there with the reason)."""
 
 from __future__ import annotations
 
@@ -17,4 +18,12 @@ def test_ruff_is_clean() -> None:
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (dev extra)")
     run = subprocess.run([ruff, "check", "src", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout[-3000:]
+
+
+def test_mypy_is_clean() -> None:
+    mypy = shutil.which("mypy") or str(Path(sys.executable).parent / "mypy")
+    if not Path(mypy).exists():
+        pytest.skip("mypy is not installed (dev extra)")
+    run = subprocess.run([mypy, "src/mimica"], cwd=ROOT, capture_output=True, text=True)
     assert run.returncode == 0, run.stdout[-3000:]

@@ -206,8 +206,8 @@ def main() -> None:
         # recent typer vendors click (typer._click): take the base class from typer.BadParameter
         click_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
         if isinstance(e, click_error):
-            e.show()
-            sys.exit(e.exit_code)
+            e.show()  # type: ignore[attr-defined]
+            sys.exit(e.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("MIMICA_DEBUG"):
             raise
         err.print(f"mimica: internal error: {type(e).__name__}: {e} (set MIMICA_DEBUG=1 for the traceback)",

@@ -45,7 +45,7 @@ def align_matrix(points5: NDArray[np.float32], recipe: AlignRecipe) -> NDArray[n
         src = np.asarray(points5, np.float64)
         dst = recipe.target_points().astype(np.float64)
         m = _umeyama(src, dst)
-    return m
+    return np.asarray(m, np.float64)
 
 
 def _umeyama(src: NDArray[np.float64], dst: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -70,7 +70,7 @@ def align_face(
     crop = cv2.warpAffine(
         image, m, (recipe.size, recipe.size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT_101
     )
-    return crop, m
+    return np.asarray(crop, np.uint8), m
 
 
 def transform_points(points: NDArray[np.float32], matrix: NDArray[np.float64]) -> NDArray[np.float32]:
@@ -80,7 +80,7 @@ def transform_points(points: NDArray[np.float32], matrix: NDArray[np.float64]) -
 
 
 def invert(matrix: NDArray[np.float64]) -> NDArray[np.float64]:
-    return cv2.invertAffineTransform(matrix)
+    return np.asarray(cv2.invertAffineTransform(matrix), np.float64)
 
 
 def crop_faces(

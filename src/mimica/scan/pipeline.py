@@ -21,7 +21,7 @@ from mimica.media import DecodeStats, MediaInfo, find_media, probe, sample_frame
 from mimica.media.prefetch import prefetch
 from mimica.models import DEFAULT_MODEL, Classifier, load_model
 from mimica.scan.aggregate import file_probability, track_probability, verdict_of
-from mimica.scan.result import Detection, FrameCounts, MediaFacts, ModelRef, ScanResult, Track
+from mimica.scan.result import Detection, FrameCounts, MediaFacts, ModelRef, ScanResult, Track, Verdict
 
 #: progress(stage, done, total): stages are "frames" (total = frames to sample) and "done"
 Progress = Callable[[str, int, int], None]
@@ -137,8 +137,8 @@ class Scanner:
         tracks, crops_by_track = [], {}
         # number tracks 0, 1, ... in order of first appearance
         for new_id, tid in enumerate(sorted(dets, key=lambda i: dets[i][0].time_s)):
-            prob = track_probability([d.probability for d in dets[tid]])
-            tracks.append(Track(id=new_id, verdict=verdict_of(prob, real_t, fake_t), probability=prob,
+            track_p = track_probability([d.probability for d in dets[tid]])
+            tracks.append(Track(id=new_id, verdict=verdict_of(track_p, real_t, fake_t), probability=track_p,
                                 detections=dets[tid]))
             crops_by_track[new_id] = evidence.crops[tid]
         evidence.crops = crops_by_track
@@ -151,7 +151,8 @@ class Scanner:
         del frames_seen
 
         prob, top = file_probability(tracks, info.kind == "video")
-        if prob is None:
+        verdict: Verdict
+        if prob is None or top is None:
             verdict, reason = "no-face", "no face was found in the sampled frames"
         else:
             verdict = verdict_of(prob, real_t, fake_t)
@@ -184,7 +185,9 @@ def _thumbnail(img: NDArray[np.uint8], side: int = 320) -> NDArray[np.uint8]:
 
     h, w = img.shape[:2]
     s = side / max(h, w)
-    return cv2.resize(img, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA) if s < 1 else img
+    if s >= 1:
+        return img
+    return np.asarray(cv2.resize(img, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA), np.uint8)
 
 
 def _inspect_provenance(path: Path, frames: list[NDArray[np.uint8]]) -> dict:

@@ -36,7 +36,8 @@ def export_onnx(model: torch.nn.Module, path: Path, size: int) -> None:
     model.eval()
     buf = io.BytesIO()
     # the TorchScript exporter (dynamo=False) needs only `onnx`, which at <1.21 accepts mediapipe's protobuf 4
-    torch.onnx.export(model, (torch.zeros(1, 3, size, size),), buf, dynamo=False, opset_version=17,
+    torch.onnx.export(model, (torch.zeros(1, 3, size, size),), buf, dynamo=False,  # type: ignore[arg-type]
+                      opset_version=17,
                       input_names=["input"], output_names=["logit"],
                       dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}})
     write_atomic(path, buf.getvalue())

@@ -106,7 +106,7 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
     val_faces = data.val_faces.select(rng.permutation(len(data.val_faces.crops)) < 1000)
     sbi_val = sbi_validation_set(val_faces)
 
-    model = create_net(cfg.net).to(memory_format=torch.channels_last)
+    model = create_net(cfg.net).to(memory_format=torch.channels_last)  # type: ignore[call-overload]
     if cfg.init_from:
         model.load_state_dict(torch.load(cfg.init_from, weights_only=False)["model"])
         log(f"initialised from {cfg.init_from}")

@@ -92,7 +92,7 @@ def _do_shard(args: tuple[list[MediaItem], PrepareConfig, str]) -> tuple[str, in
         merged["item"] = np.concatenate(owners)
     meta = json.dumps({"items": [it.to_dict() for it in items], "errors": errors})
     with atomic_path(out) as tmp:
-        np.savez(tmp, meta=np.array(meta), **merged)
+        np.savez(tmp, meta=np.array(meta), **merged)  # type: ignore[arg-type]
     return out, len(merged.get("crops", [])), errors
 
 
@@ -103,10 +103,11 @@ def prepare(
     """Caches every item's crops; returns the shard files (existing ones are reused)."""
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
-    todo, done = [], []
+    todo: list[tuple[list[MediaItem], PrepareConfig, str]] = []
+    done: list[tuple[list[MediaItem], PrepareConfig, str]] = []
     for sh in shards(items):
-        out = cache / f"{shard_key(sh, cfg)}.npz"
-        (done if out.exists() else todo).append((sh, cfg, str(out)))
+        target = cache / f"{shard_key(sh, cfg)}.npz"
+        (done if target.exists() else todo).append((sh, cfg, str(target)))
     files = [Path(t[2]) for t in done]
     if progress:
         progress(len(done), len(done) + len(todo))
@@ -115,8 +116,8 @@ def prepare(
         # (a scan, a notebook, the test suite) inherits their locks mid-use and crashes or hangs
         spawn = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(workers, mp_context=spawn, initializer=_worker_init) as pool:
-            for out, _, _ in pool.map(_do_shard, todo):
-                files.append(Path(out))
+            for written, _, _ in pool.map(_do_shard, todo):
+                files.append(Path(written))
                 if progress:
                     progress(len(files), len(done) + len(todo))
     return files
@@ -124,7 +125,8 @@ def prepare(
 
 def load_shards(files: Iterable[Path]) -> tuple[dict[str, np.ndarray], list[dict]]:
     """Concatenate shards; `item` becomes an index into the returned list of item dicts."""
-    parts, items = [], []
+    parts: list[dict[str, np.ndarray]] = []
+    items: list[dict] = []
     for f in files:
         with np.load(f, allow_pickle=False) as z:
             meta = json.loads(str(z["meta"]))
