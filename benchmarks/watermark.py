@@ -26,7 +26,7 @@ from PIL import Image
 
 from mimica.media import sample_frames
 from mimica.provenance import watermark
-from mimica.provenance.attacks import crop10, half, jpeg
+from mimica.provenance.attacks import combined, crop10, half, jpeg
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
@@ -111,7 +111,7 @@ def bench_pictures(pictures: list[tuple[str, np.ndarray]], rows: dict) -> None:
         "jpeg50": jpeg,
         "downscale_0.5x": half,
         "crop_10%": crop10,
-        "all": lambda x: jpeg(crop10(half(x))),
+        "all": combined,
     }
     for name, img in pictures:
         m = watermark.embed(img)

@@ -3,17 +3,11 @@ and Pillow; nothing is committed. For media without faces, and for broken files,
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
-from typing import cast
 
-import av
 import numpy as np
-from av.video.stream import VideoStream
 from PIL import Image
-
-#: fast, quiet encoder settings
-_FAST = {"libx264": {"preset": "ultrafast"}, "libx265": {"preset": "ultrafast", "x265-params": "log-level=error"}}
+from tests.mediagen import write_frames
 
 
 def astronaut() -> np.ndarray:
@@ -43,18 +37,7 @@ def write_face_video(
 ) -> Path:
     """A short video of a face; pix_fmt "gray" (monochrome) or "yuv420p10le" (10-bit) for the odd cases.
     FFmpeg decodes monochrome H.264 as yuv420p; monochrome HEVC decodes as gray."""
-    path = Path(path)
-    with av.open(str(path), "w") as c:
-        vs = cast(VideoStream, c.add_stream(codec, rate=fps, options=_FAST.get(codec, {})))
-        vs.width, vs.height = size
-        vs.pix_fmt = pix_fmt
-        vs.codec_context.time_base = Fraction(1, fps)
-        for i, img in enumerate(face_frames(frames, size)):
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts = i
-            c.mux(vs.encode(frame))
-        c.mux(vs.encode())
-    return path
+    return write_frames(path, face_frames(frames, size), fps, codec, pix_fmt)
 
 
 def write_face_image(path: str | Path, mode: str = "RGB") -> Path:

@@ -129,6 +129,31 @@ def write_video(
     return path
 
 
+def write_frames(
+    path: str | Path, frames: Sequence[np.ndarray], fps: int = 25, codec: str = "libx264", pix_fmt: str = "yuv420p",
+    audio: bool = False, audio_rate: int = 48000, options: dict[str, str] | None = None,
+) -> Path:
+    """Encodes the given RGB frames (all the same size) at a constant rate, frame i at i/fps, with a sine-tone
+    audio track when asked; `options` go to the encoder (preset, crf...)."""
+    path = Path(path)
+    with av.open(str(path), "w") as c:
+        vs = cast(VideoStream, c.add_stream(codec, rate=fps, options=options or _FAST.get(codec, {})))
+        vs.height, vs.width = frames[0].shape[:2]
+        vs.pix_fmt = pix_fmt
+        aus = None
+        if audio:
+            aus = cast(AudioStream, c.add_stream(_AUDIO_CODEC.get(path.suffix.lower(), "aac"), rate=audio_rate))
+            aus.layout = "mono"
+        for i, img in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, fps)
+            c.mux(vs.encode(frame))
+        c.mux(vs.encode())
+        if aus is not None:
+            _write_tone(c, aus, len(frames) / fps)
+    return path
+
+
 def _write_tone(c: av.container.OutputContainer, stream: AudioStream, seconds: float) -> None:
     rate = stream.rate or 48000
     fmt = stream.codec_context.format.name

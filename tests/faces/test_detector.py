@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from tests import facemedia
 
 from mimica.errors import FaceBackendError
 from mimica.faces import FACE_OVAL, POINTS5, available_detectors, create_detector
 from mimica.faces import landmarks as lm
 from mimica.faces.detector import FaceDetector, points5_from_mesh
 from mimica.types import N_MESH, Faces
-
-skimage_data = pytest.importorskip("skimage.data", reason="scikit-image is in the dev extra")
 
 #: marked by hand on astronaut() (512x512): the face from eyebrows to chin, inside any box around the face;
 #: and a generous frame the face box must stay within (hair, neck ring and background are outside it)
@@ -28,7 +27,7 @@ def detector(request: pytest.FixtureRequest) -> FaceDetector:
 
 @pytest.fixture(scope="module")
 def astronaut() -> np.ndarray:
-    return skimage_data.astronaut()
+    return facemedia.astronaut()
 
 
 @pytest.fixture(scope="module")

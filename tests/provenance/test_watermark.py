@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mimica.provenance import inspect, watermark
-from mimica.provenance.attacks import crop10, half, jpeg
+from mimica.provenance import attacks, inspect, watermark
+from mimica.provenance.attacks import jpeg
 from mimica.provenance.watermark import PUBLIC_KEY, detect, embed
 
 
@@ -30,13 +30,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255**2 / np.mean((a.astype(float) - b) ** 2)))
 
 
-ATTACKS = {
-    "none": lambda x: x,
-    "jpeg50": jpeg,
-    "half": half,
-    "crop10": crop10,
-    "all": lambda x: jpeg(crop10(half(x))),
-}
+ATTACKS = {"none": lambda x: x, **attacks.ATTACKS}
 
 
 @pytest.mark.parametrize("attack", list(ATTACKS))

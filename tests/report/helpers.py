@@ -9,13 +9,13 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
-import av
 import numpy as np
 import pytest
 from PIL import Image
+from tests.facemedia import astronaut
+from tests.mediagen import write_frames
 
 #: rows and columns of the 128x128 crop the tiny model looks at: around the eyes and the nose
 BAND = (slice(40, 72), slice(24, 104))
@@ -72,11 +72,6 @@ def pick_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_model(tmp_path_factory.mktemp("model"))
 
 
-def astronaut() -> np.ndarray:
-    skdata = pytest.importorskip("skimage.data")
-    return np.ascontiguousarray(skdata.astronaut())
-
-
 def astronaut_png(path: Path, size: int = 512) -> Path:
     img = Image.fromarray(astronaut())
     if size != 512:
@@ -88,18 +83,5 @@ def astronaut_png(path: Path, size: int = 512) -> Path:
 def astronaut_video(path: Path, seconds: float = 2.0, fps: int = 10, size: int = 384) -> Path:
     """The astronaut drifting slowly sideways (so consecutive frames differ), H.264 in MP4."""
     base = np.asarray(Image.fromarray(astronaut()).resize((size, size)))
-    n = max(1, int(seconds * fps))
-    with av.open(str(path), "w") as c:
-        vs = c.add_stream("libx264", rate=fps)
-        vs.width = vs.height = size
-        vs.pix_fmt = "yuv420p"
-        vs.options = {"preset": "ultrafast", "crf": "23"}
-        for i in range(n):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(np.roll(base, i, axis=1)), format="rgb24")
-            frame.pts = i
-            frame.time_base = Fraction(1, fps)
-            for p in vs.encode(frame):
-                c.mux(p)
-        for p in vs.encode():
-            c.mux(p)
-    return path
+    frames = [np.roll(base, i, axis=1) for i in range(max(1, int(seconds * fps)))]
+    return write_frames(path, frames, fps, options={"preset": "ultrafast", "crf": "23"})

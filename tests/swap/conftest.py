@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 from PIL import Image
+from tests import facemedia
 from tests.swap.swapmedia import head, write_video
 
 
@@ -24,8 +25,7 @@ def _no_user_keys(tmp_path_factory, monkeypatch):
 
 @pytest.fixture(scope="session")
 def astronaut() -> np.ndarray:
-    skdata = pytest.importorskip("skimage.data")
-    return np.ascontiguousarray(skdata.astronaut())
+    return np.ascontiguousarray(facemedia.astronaut())
 
 
 @pytest.fixture(scope="session")

@@ -2,51 +2,20 @@
 
 from __future__ import annotations
 
-from fractions import Fraction
 from pathlib import Path
 
 import av
 import cv2
 import numpy as np
+from tests.mediagen import write_frames
 
 FPS = 25
 AUDIO_RATE = 16000
 
 
 def write_video(path: Path, frames: list[np.ndarray], audio: bool = True, fps: int = FPS) -> Path:
-    with av.open(str(path), "w") as c:
-        vs = c.add_stream("libx264", rate=fps)
-        vs.height, vs.width = frames[0].shape[:2]
-        vs.pix_fmt = "yuv420p"
-        vs.options = {"crf": "16", "preset": "veryfast"}
-        a_s = None
-        if audio:
-            a_s = c.add_stream("aac", rate=AUDIO_RATE)
-            a_s.layout = "mono"
-        for i, f in enumerate(frames):
-            vf = av.VideoFrame.from_ndarray(np.ascontiguousarray(f), format="rgb24")
-            vf.pts = i
-            vf.time_base = Fraction(1, fps)
-            for p in vs.encode(vf):
-                c.mux(p)
-        for p in vs.encode():
-            c.mux(p)
-        if a_s is not None:
-            n = int(AUDIO_RATE * len(frames) / fps)
-            t = np.arange(n) / AUDIO_RATE
-            tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None]
-            chunk = 1024
-            for k in range(0, n, chunk):
-                af = av.AudioFrame.from_ndarray(
-                    np.ascontiguousarray(tone[:, k : k + chunk]), format="fltp", layout="mono"
-                )
-                af.sample_rate = AUDIO_RATE
-                af.pts = k
-                for p in a_s.encode(af):
-                    c.mux(p)
-            for p in a_s.encode():
-                c.mux(p)
-    return path
+    return write_frames(path, frames, fps, audio=audio, audio_rate=AUDIO_RATE,
+                        options={"crf": "16", "preset": "veryfast"})
 
 
 def audio_packets(path: Path) -> list[bytes]:

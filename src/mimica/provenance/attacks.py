@@ -23,7 +23,16 @@ def half(img: np.ndarray) -> np.ndarray:
     return cv2.resize(img, (img.shape[1] // 2, img.shape[0] // 2), interpolation=cv2.INTER_AREA)
 
 
+def combined(img: np.ndarray) -> np.ndarray:
+    """All the picture attacks in a row: 0.5x downscale, 10% crop, JPEG quality 50."""
+    return jpeg(crop10(half(img)))
+
+
 def crop10(img: np.ndarray) -> np.ndarray:
     """A 10% crop: 5% off the top and the bottom, 10% off the left."""
     h, w = img.shape[:2]
     return img[h // 20 : h - h // 20, w // 10 :]
+
+
+#: the picture attacks by name, as the tests and the benchmark report them
+ATTACKS = {"jpeg50": jpeg, "half": half, "crop10": crop10, "all": combined}
