@@ -67,7 +67,10 @@ def scan(
                     bar.update(task, completed=done, total=total)
 
                 try:
-                    result, evidence = scanner.scan_evidence(f, progress)
+                    if report is not None and scanned == 0:
+                        result, evidence = scanner.scan_evidence(f, progress)
+                    else:
+                        result, evidence = scanner.scan(f, progress), None
                 except MimicaError as e:
                     failed += 1
                     _emit_error(f, str(e), json_out)

@@ -73,7 +73,7 @@ class Scanner:
 
     def scan(self, path: str | Path, progress: Progress | None = None) -> ScanResult:
         """Scans one file; raises MimicaError when it cannot be scanned at all."""
-        return self.scan_evidence(path, progress)[0]
+        return self._scan(path, progress, thumbnails=False)[0]
 
     def scan_all(self, path: str | Path, progress: Progress | None = None) -> Iterator[ScanResult]:
         """A file or every media file under a folder; a file that fails gives a result with verdict `error`,
@@ -85,6 +85,10 @@ class Scanner:
                 yield ScanResult(path=str(f), verdict="error", error=str(err))
 
     def scan_evidence(self, path: str | Path, progress: Progress | None = None) -> tuple[ScanResult, Evidence]:
+        """The result and what a report needs besides it (crops per track, frame thumbnails)."""
+        return self._scan(path, progress, thumbnails=True)
+
+    def _scan(self, path: str | Path, progress: Progress | None, thumbnails: bool) -> tuple[ScanResult, Evidence]:
         p = Path(path)
         timings: dict[str, float] = defaultdict(float)
         t_start = time.perf_counter()
@@ -117,7 +121,8 @@ class Scanner:
             batches.append(crops)
             if self.provenance:  # kept for the watermark test; 4K and larger halved to bound memory (<= 200 MB)
                 frames_seen.append(_thumbnail(frame.image, PROVENANCE_MAX_SIDE))
-            evidence.thumbnails.append((frame.time_s, _thumbnail(frame.image)))
+            if thumbnails:  # only reports use them; a plain scan skips the resize
+                evidence.thumbnails.append((frame.time_s, _thumbnail(frame.image)))
             if progress:
                 progress("frames", k + 1, n_target)
             t = time.perf_counter()
