@@ -43,6 +43,25 @@ def test_survives_attacks_on_pictures(attack):
         assert d.detected, f"seed {seed}: z={d.z:.1f} p={d.p_value:.2g}"
 
 
+@pytest.mark.parametrize("size", [(224, 224), (480, 640)])
+def test_small_pictures_survive_all_attacks_combined(size):
+    """A 224-px photo is 100 px after the 0.5x downscale and the crop: the coarse grid is what keeps it."""
+    for seed in range(3):
+        img = natural(20 + seed, *size)
+        marked = embed(img)
+        assert psnr(img, marked) >= 40
+        d = detect(attacks.combined(marked))
+        assert d.detected, f"{size} seed {seed}: z={d.z:.1f} p={d.p_value:.2g}"
+        assert d.canon == watermark.grid_for(*size)
+
+
+def test_small_pictures_are_marked_on_the_coarse_grid():
+    assert watermark.grid_for(224, 224) == watermark.CANON_SMALL
+    assert watermark.grid_for(359, 640) == watermark.CANON_SMALL
+    assert watermark.grid_for(360, 640) == watermark.CANON
+    assert watermark.grid_for(1080, 1920) == watermark.CANON
+
+
 def test_unmarked_pictures_raise_no_alarm_and_p_values_are_calibrated():
     zs, ps = [], []
     for seed in range(40):
@@ -112,6 +131,7 @@ def test_no_false_alarm_and_detection_on_shared_data(shared_data):
         img = np.asarray(Image.open(p).convert("RGB"))
         assert not detect(img).detected, p.name
         assert detect(jpeg(embed(img))).detected, p.name
+        assert detect(attacks.combined(embed(img))).detected, p.name
     videos = sorted((shared_data / "ffpp/original_sequences/youtube/c23/videos").glob("*.mp4"))[:3]
     for v in videos:
         frames = [f.image for f in sample_frames(v, 16)]

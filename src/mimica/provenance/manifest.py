@@ -25,7 +25,7 @@ MIME = {
     ".webp": "image/webp",
 }
 #: the label of our watermark in a C2PA soft-binding assertion
-SOFT_BINDING_ALG = "io.github.mimica.watermark.spread-spectrum.v1"
+SOFT_BINDING_ALG = "io.github.mimica.watermark.spread-spectrum.v2"
 
 
 def _c2pa():
