@@ -25,8 +25,10 @@ def main() -> None:
     clf = load_model(args.model, threads=args.threads)
     size = clf.card.input.size
     rng = np.random.default_rng(0)
-    print(f"model {clf.card.name} {clf.card.version}: {clf.path.stat().st_size / 1e6:.1f} MB, "
-          f"{clf.card.parameters:,} parameters, input {size}x{size}, {args.threads} threads")
+    print(
+        f"model {clf.card.name} {clf.card.version}: {clf.path.stat().st_size / 1e6:.1f} MB, "
+        f"{clf.card.parameters:,} parameters, input {size}x{size}, {args.threads} threads"
+    )
     for batch in (1, 8, 32):
         crops = rng.integers(0, 255, (batch, size, size, 3), dtype=np.uint8)
         clf.predict(crops)  # warm-up
@@ -35,8 +37,10 @@ def main() -> None:
             t = time.perf_counter()
             clf.predict(crops)
             times.append((time.perf_counter() - t) / batch * 1000)
-        print(f"batch {batch:2d}: median {statistics.median(times):.2f} ms per crop, "
-              f"p90 {np.percentile(times, 90):.2f} ms")
+        print(
+            f"batch {batch:2d}: median {statistics.median(times):.2f} ms per crop, "
+            f"p90 {np.percentile(times, 90):.2f} ms"
+        )
 
 
 if __name__ == "__main__":

@@ -35,8 +35,9 @@ def decode_floor(path: Path) -> float:
 
 def clip(path: Path, seconds: float, folder: Path) -> Path:
     out = folder / f"{path.stem}.{seconds:g}s{path.suffix}"
-    subprocess.run([FFMPEG, "-v", "error", "-y", "-i", str(path), "-t", str(seconds), "-c", "copy", str(out)],
-                   check=True)
+    subprocess.run(
+        [FFMPEG, "-v", "error", "-y", "-i", str(path), "-t", str(seconds), "-c", "copy", str(out)], check=True
+    )
     return out
 
 
@@ -69,8 +70,11 @@ def main() -> None:
             key = f"{res.media.height}p"
             ratios.setdefault(key, []).append(took / floor)
             stages = " ".join(f"{k}={v:.2f}" for k, v in res.timings_s.items() if k != "total")
-            print(f"{r['path'][-60:]:60s} {res.media.width}x{res.media.height:<4d} {dur:5.1f} {floor:6.2f} "
-                  f"{took:6.2f} {took / floor:6.2f}  {stages}", flush=True)
+            print(
+                f"{r['path'][-60:]:60s} {res.media.width}x{res.media.height:<4d} {dur:5.1f} {floor:6.2f} "
+                f"{took:6.2f} {took / floor:6.2f}  {stages}",
+                flush=True,
+            )
     for key, vals in sorted(ratios.items()):
         print(f"{key}: {len(vals)} videos, scan/floor median {statistics.median(vals):.2f}, max {max(vals):.2f}")
 

@@ -61,8 +61,22 @@ def shared_clips(n: int, seconds: float, folder: Path) -> list[Path]:
     out = []
     for r in rows:
         dst = folder / f"{Path(r['path']).stem}.mp4"
-        subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(SHARED / r["path"]),
-                        "-t", str(seconds), "-c", "copy", str(dst)], check=True)
+        subprocess.run(
+            [
+                imageio_ffmpeg.get_ffmpeg_exe(),
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(SHARED / r["path"]),
+                "-t",
+                str(seconds),
+                "-c",
+                "copy",
+                str(dst),
+            ],
+            check=True,
+        )
         out.append(dst)
     return out
 
@@ -104,10 +118,30 @@ def start_server(data_dir: Path, args: argparse.Namespace) -> tuple[subprocess.P
     port = free_port()
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]))
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mimica", "serve", "--port", str(port), "--data-dir", str(data_dir), "--model",
-         args.model, "--workers", str(args.workers), "--frames", str(args.frames), "--log-level", "warning",
-         "--max-queue", str(max(100, args.clients * args.uploads))],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "mimica",
+            "serve",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(data_dir),
+            "--model",
+            args.model,
+            "--workers",
+            str(args.workers),
+            "--frames",
+            str(args.frames),
+            "--log-level",
+            "warning",
+            "--max-queue",
+            str(max(100, args.clients * args.uploads)),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -168,12 +202,20 @@ def run(url: str, token: str, videos: list[Path], clients: int, uploads: int, ti
     wall = time.perf_counter() - t
     ok = [o for o in outcomes if o.ok]
     errors = [o for o in outcomes if not o.ok]
-    print(f"uploads {len(outcomes)}  done {len(ok)}  errors {len(errors)}  wall {wall:.1f} s  "
-          f"throughput {60 * len(ok) / wall:.1f} scans/min")
-    for name, vals in (("upload->verdict", [o.total_s for o in ok]), ("POST", [o.post_s for o in outcomes]),
-                       ("queue wait", [o.queue_s for o in ok]), ("scan (server)", [o.scan_s for o in ok])):
-        print(f"  {name:16s} p50 {percentile(vals, 0.5):6.2f} s  p95 {percentile(vals, 0.95):6.2f} s  "
-              f"max {max(vals, default=float('nan')):6.2f} s")
+    print(
+        f"uploads {len(outcomes)}  done {len(ok)}  errors {len(errors)}  wall {wall:.1f} s  "
+        f"throughput {60 * len(ok) / wall:.1f} scans/min"
+    )
+    for name, vals in (
+        ("upload->verdict", [o.total_s for o in ok]),
+        ("POST", [o.post_s for o in outcomes]),
+        ("queue wait", [o.queue_s for o in ok]),
+        ("scan (server)", [o.scan_s for o in ok]),
+    ):
+        print(
+            f"  {name:16s} p50 {percentile(vals, 0.5):6.2f} s  p95 {percentile(vals, 0.95):6.2f} s  "
+            f"max {max(vals, default=float('nan')):6.2f} s"
+        )
     verdicts = statistics.multimode([o.verdict for o in ok]) if ok else []
     print(f"  verdicts: {', '.join(sorted({o.verdict for o in ok}))} (most common: {', '.join(verdicts)})")
     for o in errors[:5]:
@@ -200,9 +242,11 @@ def main() -> None:
         else:
             videos = astronaut_clip(args.clip, folder)
         size = statistics.mean(v.stat().st_size for v in videos) / 1e6
-        print(f"{len(videos)} clip(s) of {args.clip:g} s, {size:.1f} MB on average; {args.clients} clients x "
-              f"{args.uploads} uploads; server: {args.url or f'started here, {args.workers} worker(s)'}, "
-              f"{args.frames} frames; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}")
+        print(
+            f"{len(videos)} clip(s) of {args.clip:g} s, {size:.1f} MB on average; {args.clients} clients x "
+            f"{args.uploads} uploads; server: {args.url or f'started here, {args.workers} worker(s)'}, "
+            f"{args.frames} frames; {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.1f}"
+        )
         proc = None
         if args.url:
             url, token = args.url, args.token

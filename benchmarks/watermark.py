@@ -1,18 +1,24 @@
 """Robustness, false alarms and invisibility of mimica's watermark on real media from ../shared/data.
 
-    PYTHONPATH=src python benchmarks/watermark.py [--videos 22] [--actors 3] [--images 20] [--null-photos 3000] [--json out.json]
+    PYTHONPATH=src python benchmarks/watermark.py [--videos 22] [--actors 3] [--images 20] [--null-photos 3000]
+        [--null-videos -1] [--all-videos] [--json out.json]
 
-Videos: the first `--seconds` of real FF++ videos are marked frame by frame and encoded the way `mimica swap`
+Videos: the first `--seconds` of real FF++ videos (with `--all-videos`: every video of the manifest, the
+deepfakes too, which is what `mimica swap` output looks like) are marked frame by frame and encoded the way `mimica swap`
 encodes (H.264 CRF 18), then attacked with the ffmpeg command-line tool (imageio-ffmpeg's build): re-encoded at
 CRF 28; downscaled 0.5x; cropped 10% (5% off the top and bottom, 10% off the left); and every sampled frame saved
-as JPEG quality 50; "all" is the four in a row. Detection uses the 32 frames `mimica scan` samples. Pictures: FairFace photos (224 px) and full-size video stills, same attacks.
-False alarms: the test on unmarked originals (videos, stills, and `--null-photos` FairFace photos).
+as JPEG quality 50; "all" is the four in a row. Detection uses the 32 frames `mimica scan` samples.
+Pictures: `--images` FairFace photos (224 px) and as many full-size video stills, same attacks. The summary
+gives each detection rate with its Clopper-Pearson 95% lower bound: n tries cannot vouch for more.
+False alarms: the test on unmarked originals (videos, stills, `--null-photos` FairFace photos and, with
+`--null-videos`, the manifest's videos, real and deepfake: none of them carries mimica's mark).
 Nothing is written outside a temporary folder; no media is kept.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import itertools
 import json
 import subprocess
@@ -25,6 +31,7 @@ import av
 import imageio_ffmpeg
 import numpy as np
 from PIL import Image
+from scipy.stats import beta
 
 from mimica.media import sample_frames
 from mimica.provenance import watermark
@@ -94,7 +101,7 @@ def bench_videos(videos: list[Path], seconds: float, rows: dict, tmp: Path) -> N
 
         ours = tmp / "ours.mp4"
         encode(marked(), ours, 18, fps)
-        res = {"video": v.name, "size": None, "psnr": float(np.mean(ps))}
+        res = {"video": str(v.relative_to(SHARED)), "size": None, "psnr": float(np.mean(ps))}
         frames = [f.image for f in sample_frames(ours, 32)]
         res["size"] = f"{frames[0].shape[1]}x{frames[0].shape[0]}"
         res["marked"] = watermark.detect(frames).to_dict()
@@ -110,7 +117,7 @@ def bench_videos(videos: list[Path], seconds: float, rows: dict, tmp: Path) -> N
         res["null"] = watermark.detect(orig).to_dict()
         rows.setdefault("videos", []).append(res)
         print(
-            f"{v.name:40s} {res['size']:>9s} psnr {res['psnr']:.1f} "
+            f"{res['video'][-48:]:48s} {res['size']:>9s} psnr {res['psnr']:.1f} "
             + " ".join(f"{k}={res[k]['z']:.1f}" for k in ["marked", "jpeg50", *VIDEO_ATTACKS, "null"])
             + f"  ({time.perf_counter() - t0:.0f}s)",
             flush=True,
@@ -134,22 +141,30 @@ def bench_pictures(pictures: list[tuple[str, np.ndarray]], rows: dict) -> None:
         rows.setdefault("pictures", []).append(res)
 
 
-def bench_null_photos(photos: list[Path], rows: dict) -> None:
+def bench_null(name: str, items: list[Path], load, rows: dict) -> None:
+    """The test on unmarked media: how often it alarms, and whether its p-values are uniform as they should be."""
+    if not items:
+        return
     ps, alarms = [], []
     t = time.perf_counter()
-    for p in photos:
-        d = watermark.detect(np.asarray(Image.open(p).convert("RGB")))
+    for p in items:
+        d = watermark.detect(load(p))
         ps.append(d.p_value)
         if d.detected:
-            alarms.append(p.name)
-    rows["null_photos"] = {
-        "n": len(photos),
+            alarms.append(str(p.relative_to(SHARED)))
+    rows[name] = {
+        "n": len(items),
         "alarms": alarms,
         "min_p": float(min(ps)),
         "median_p": float(np.median(ps)),
         "frac_p_below_0.01": float(np.mean(np.array(ps) < 0.01)),
-        "ms_per_photo": 1000 * (time.perf_counter() - t) / max(1, len(photos)),
+        "ms_per_item": 1000 * (time.perf_counter() - t) / max(1, len(items)),
     }
+
+
+def lower_bound(k: int, n: int) -> float:
+    """Clopper-Pearson 95% lower bound of a detection rate seen k times in n: what n tries can vouch for."""
+    return float(beta.ppf(0.025, k, n - k + 1)) if k else 0.0
 
 
 def summary(rows: dict) -> str:
@@ -163,15 +178,17 @@ def summary(rows: dict) -> str:
             f"{group} (n={len(rs)}): PSNR mean {np.mean([r['psnr'] for r in rs]):.1f} dB, "
             f"min {np.min([r['psnr'] for r in rs]):.1f} dB"
         )
-        lines.append("| attack | detected | min z | median z |")
-        lines.append("|---|---|---|---|")
+        lines.append("| attack | detected | 95% lower bound | min z | median z |")
+        lines.append("|---|---|---|---|---|")
         for k in keys:
             det = sum(r[k]["detected"] for r in rs)
             zs = [r[k]["z"] for r in rs]
-            lines.append(f"| {k} | {det}/{len(rs)} | {min(zs):.1f} | {np.median(zs):.1f} |")
+            lines.append(
+                f"| {k} | {det}/{len(rs)} | {lower_bound(det, len(rs)):.1%} | {min(zs):.1f} | {np.median(zs):.1f} |"
+            )
         nz = [r["null"]["z"] for r in rs]
         lines.append(
-            f"| unmarked (false alarms) | {sum(r['null']['detected'] for r in rs)}/{len(rs)} | "
+            f"| unmarked (false alarms) | {sum(r['null']['detected'] for r in rs)}/{len(rs)} | - | "
             f"max z {max(nz):.1f} | {np.median(nz):.1f} |"
         )
         by_size: dict[str, list] = {}
@@ -184,23 +201,30 @@ def summary(rows: dict) -> str:
                 + ", ".join(f"{s}: {sum(r['all']['detected'] for r in g)}/{len(g)}" for s, g in sorted(by_size.items()))
             )
         lines.append("")
-    if "null_photos" in rows:
-        n = rows["null_photos"]
-        lines.append(
-            f"unmarked FairFace photos: {len(n['alarms'])} alarms in {n['n']}; smallest p {n['min_p']:.3g}; "
-            f"median p {n['median_p']:.2f}; share with p < 0.01: {n['frac_p_below_0.01']:.4f}; "
-            f"{n['ms_per_photo']:.1f} ms per photo"
-        )
+    for name, what in (("null_photos", "FairFace photos"), ("null_videos", "videos (32 frames each)")):
+        if name in rows:
+            n = rows[name]
+            lines.append(
+                f"unmarked {what}: {len(n['alarms'])} alarms in {n['n']}; smallest p {n['min_p']:.3g}; "
+                f"median p {n['median_p']:.2f}; share with p < 0.01: {n['frac_p_below_0.01']:.4f}; "
+                f"{n['ms_per_item']:.1f} ms each"
+            )
     return "\n".join(lines)
+
+
+def _picture(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--videos", type=int, default=22)
     ap.add_argument("--actors", type=int, default=3, help="also this many 1080p DeepFakeDetection actor videos")
+    ap.add_argument("--all-videos", action="store_true", help="mark every video of the manifest, real and deepfake")
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--images", type=int, default=20)
-    ap.add_argument("--null-photos", type=int, default=3000)
+    ap.add_argument("--null-photos", type=int, default=3000, help="unmarked FairFace photos to test (-1: all)")
+    ap.add_argument("--null-videos", type=int, default=0, help="unmarked videos of the manifest to test (-1: all)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()
     if not (SHARED / "manifest.csv").is_file():
@@ -208,18 +232,27 @@ def main() -> int:
         return 1
     yt = sorted((SHARED / "ffpp/original_sequences/youtube/c23/videos").glob("*.mp4"))
     actors = sorted((SHARED / "ffpp/original_sequences/actors/c40/videos").glob("*.mp4"))
-    videos = yt[: args.videos] + actors[: args.actors]
+    with open(SHARED / "manifest.csv", newline="") as f:
+        every = sorted(SHARED / r["path"] for r in csv.DictReader(f) if r["path"].endswith(".mp4"))
+    videos = every if args.all_videos else yt[: args.videos] + actors[: args.actors]
     photos = sorted((SHARED / "faces/fairface/val").glob("*.jpg")) + sorted(
         (SHARED / "faces/fairface/train").glob("*.jpg")
     )
     rows: dict = {}
-    pics = [(p.name, np.asarray(Image.open(p).convert("RGB"))) for p in photos[: args.images]]
-    stills = [(f"{v.name}@mid", [f.image for f in sample_frames(v, 1)][0]) for v in (yt + actors)[::2][: args.images]]
-    bench_pictures(pics + stills, rows)
-    print(summary({"pictures": rows["pictures"]}), flush=True)
-    bench_null_photos(photos[args.images : args.images + args.null_photos], rows)
-    with tempfile.TemporaryDirectory() as d:
-        bench_videos(videos, args.seconds, rows, Path(d))
+    pics = [(p.name, _picture(p)) for p in photos[: args.images]]
+    hosts = every if args.all_videos else (yt + actors)[::2]
+    stills = [(f"{v.name}@mid", [f.image for f in sample_frames(v, 1)][0]) for v in hosts[: args.images]]
+    if pics or stills:
+        bench_pictures(pics + stills, rows)
+        print(summary({"pictures": rows["pictures"]}), flush=True)
+    rest = photos[args.images :]
+    bench_null("null_photos", rest if args.null_photos < 0 else rest[: args.null_photos], _picture, rows)
+    if args.null_videos:
+        pick = every if args.null_videos < 0 else every[: args.null_videos]
+        bench_null("null_videos", pick, lambda v: [f.image for f in sample_frames(v, 32)], rows)
+    if videos:
+        with tempfile.TemporaryDirectory() as d:
+            bench_videos(videos, args.seconds, rows, Path(d))
     print(summary(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
