@@ -4,10 +4,11 @@
         [--null-videos -1] [--all-videos] [--json out.json]
 
 Videos: the first `--seconds` of real FF++ videos (with `--all-videos`: every video of the manifest, the
-deepfakes too, which is what `mimica swap` output looks like) are marked frame by frame and encoded the way `mimica swap`
-encodes (H.264 CRF 18), then attacked with the ffmpeg command-line tool (imageio-ffmpeg's build): re-encoded at
-CRF 28; downscaled 0.5x; cropped 10% (5% off the top and bottom, 10% off the left); and every sampled frame saved
-as JPEG quality 50; "all" is the four in a row. Detection uses the 32 frames `mimica scan` samples.
+deepfakes too, which is what `mimica swap` output looks like) are marked frame by frame and encoded the way
+`mimica swap` encodes (H.264 CRF 18), then attacked with the ffmpeg command-line tool (imageio-ffmpeg's
+build): re-encoded at CRF 28; downscaled 0.5x; cropped 10% (5% off the top and bottom, 10% off the left); and
+every sampled frame saved as JPEG quality 50; "all" is the four in a row. Detection uses the 32 frames
+`mimica scan` samples.
 Pictures: `--images` FairFace photos (224 px) and as many full-size video stills, same attacks. The summary
 gives each detection rate with its Clopper-Pearson 95% lower bound: n tries cannot vouch for more.
 False alarms: the test on unmarked originals (videos, stills, `--null-photos` FairFace photos and, with

@@ -1,5 +1,5 @@
 """Style is part of the test command: ruff over the package, the tests and the benchmarks; mypy over the
-package (modules excluded in pyproject.toml are listed there with the reason)."""
+whole package."""
 
 from __future__ import annotations
 

@@ -144,7 +144,7 @@ def _activity(lum: NDArray[np.float32]) -> NDArray[np.float32]:
     act = np.sqrt(np.maximum(var, 0)) + 4.0
     act = np.clip(act / max(float(np.median(act)), 1e-6), *MASK_RANGE)
     act /= float(np.sqrt(np.mean(act * act)))
-    return cv2.resize(act, (w, h), interpolation=cv2.INTER_LINEAR)
+    return np.asarray(cv2.resize(act, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
 def embed(
@@ -186,7 +186,7 @@ def prepare(image: NDArray[np.uint8], canon: int = CANON) -> NDArray[np.float32]
 def _flatten_contrast(view: NDArray[np.float32]) -> NDArray[np.float32]:
     """Each place divided by its local RMS: edges and textures stop drowning the mark in flat places."""
     local = cv2.GaussianBlur(view * view, (0, 0), CONTRAST_SIGMA)
-    return view / (np.sqrt(np.maximum(local, 0)) + 1e-3 * float(view.std()) + 1e-6)
+    return (view / (np.sqrt(np.maximum(local, 0)) + 1e-3 * float(view.std()) + 1e-6)).astype(np.float32)
 
 
 def _keeps() -> NDArray[np.float64]:
@@ -234,7 +234,10 @@ def detect(
             view = (
                 acc
                 if keep == 1.0
-                else cv2.resize(acc, (max(1, round(w * keep)), max(1, round(h * keep))), interpolation=cv2.INTER_LINEAR)
+                else np.asarray(
+                    cv2.resize(acc, (max(1, round(w * keep)), max(1, round(h * keep))), interpolation=cv2.INTER_LINEAR),
+                    np.float32,
+                )
             )
             spec = np.fft.fft2(_fold(view).astype(np.float64))
             # phase only: every frequency of the band counts the same whatever the picture's own spectrum, and

@@ -33,9 +33,9 @@ def feather(mask: NDArray[np.float32], erode_px: int, blur_px: int) -> NDArray[n
     m = mask
     if erode_px > 0:
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1, 2 * erode_px + 1))
-        m = cv2.erode(m, k)
+        m = np.asarray(cv2.erode(m, k), np.float32)
     if blur_px > 0:
-        m = cv2.GaussianBlur(m, (0, 0), blur_px / 2.0)
+        m = np.asarray(cv2.GaussianBlur(m, (0, 0), blur_px / 2.0), np.float32)
     return np.clip(m, 0, 1)
 
 
@@ -48,9 +48,8 @@ def laplacian_blend(
     a, b, m = fg.astype(np.float32), bg.astype(np.float32), mask.astype(np.float32)
     ga, gb, gm = [a], [b], [m]
     for _ in range(levels):
-        ga.append(cv2.pyrDown(ga[-1]))
-        gb.append(cv2.pyrDown(gb[-1]))
-        gm.append(cv2.pyrDown(gm[-1]))
+        for pyramid in (ga, gb, gm):
+            pyramid.append(np.asarray(cv2.pyrDown(pyramid[-1]), np.float32))
     out = ga[-1] * gm[-1][..., None] + gb[-1] * (1 - gm[-1][..., None])
     for i in range(levels - 1, -1, -1):
         size = (ga[i].shape[1], ga[i].shape[0])
@@ -79,7 +78,7 @@ def poisson_blend(
     m[[0, -1], :] = 0
     m[:, [0, -1]] = 0
     try:
-        return cv2.seamlessClone(fg, bg, m, center, cv2.NORMAL_CLONE)
+        return np.asarray(cv2.seamlessClone(fg, bg, m, center, cv2.NORMAL_CLONE), np.uint8)
     except cv2.error:
         del ys, xs
         return alpha_blend(fg, bg, mask)

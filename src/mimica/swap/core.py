@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 
 from mimica.errors import MediaError, NoFaceError, SwapError
 from mimica.faces import IoUTracker, create_detector
-from mimica.faces.detector import points5_from_mesh, quiet_native_stderr
+from mimica.faces.detector import FaceDetector, points5_from_mesh, quiet_native_stderr
 from mimica.faces.landmarks import FACE_OVAL
 from mimica.swap.blend import alpha_blend, feather, laplacian_blend, poisson_blend, reinhard
 from mimica.swap.mesh import INNER_LIPS, face_box, warp
@@ -163,7 +163,7 @@ class VideoLandmarker:
             self._mesh = face_mesh.FaceMesh(static_image_mode=False, max_num_faces=max_faces,
                                             refine_landmarks=False)
             self._mesh.process(np.zeros((64, 64, 3), np.uint8))  # the first run logs too
-        self._fallback = None
+        self._fallback: FaceDetector | None = None
 
     def detect(self, image: NDArray[np.uint8]) -> Faces:
         h, w = image.shape[:2]

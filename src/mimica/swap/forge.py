@@ -62,12 +62,11 @@ def self_blend(image: NDArray[np.uint8], mesh: NDArray[np.float32], rng: np.rand
     from mimica.swap.blend import feather
 
     h, w = image.shape[:2]
-    src = image.astype(np.float32)
-    src = src * rng.uniform(0.9, 1.1, 3) + rng.uniform(-12, 12, 3)
+    shifted = image.astype(np.float32) * rng.uniform(0.9, 1.1, 3) + rng.uniform(-12, 12, 3)
     cx, cy = mesh.mean(0)
     s = rng.uniform(0.96, 1.04)
     m = np.array([[s, 0, (1 - s) * cx + rng.uniform(-2, 2)], [0, s, (1 - s) * cy + rng.uniform(-2, 2)]], np.float32)
-    src = cv2.warpAffine(np.clip(src, 0, 255).astype(np.uint8), m, (w, h), borderMode=cv2.BORDER_REFLECT_101)
+    src = cv2.warpAffine(np.clip(shifted, 0, 255).astype(np.uint8), m, (w, h), borderMode=cv2.BORDER_REFLECT_101)
     mask = np.zeros((h, w), np.float32)
     cv2.fillConvexPoly(mask, cv2.convexHull(np.rint(mesh).astype(np.int32)), 1.0)
     size = float(max(mesh.max(0) - mesh.min(0)))

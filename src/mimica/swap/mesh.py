@@ -91,7 +91,7 @@ def warp(
     map_x[ys, xs] = a[:, 0, 0] * xf + a[:, 0, 1] * yf + a[:, 0, 2]
     map_y[ys, xs] = a[:, 1, 0] * xf + a[:, 1, 1] * yf + a[:, 1, 2]
     out = cv2.remap(src_image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return out, mask.astype(np.float32)
+    return np.asarray(out, np.uint8), mask.astype(np.float32)
 
 
 def face_box(pts: NDArray[np.float32], shape: tuple[int, ...], pad: float = 0.15) -> tuple[int, int, int, int]:

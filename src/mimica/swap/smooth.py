@@ -31,12 +31,12 @@ class OneEuroFilter:
 
     def update(self, x: NDArray[np.floating], t: float, scale: float = 1.0) -> NDArray[np.float32]:
         """Filtered value of x at time t (s). `scale` (e.g. the face size in pixels) makes beta size-free."""
-        x = np.asarray(x, np.float64)
+        v = np.asarray(x, np.float64)
         if self._x is None or self._t is None or t <= self._t:
-            self._x, self._dx, self._t = x.copy(), np.zeros_like(x), t
-            return x.astype(np.float32)
+            self._x, self._dx, self._t = v.copy(), np.zeros_like(v), t
+            return v.astype(np.float32)
         dt = t - self._t
-        dx = (x - self._x) / dt
+        dx = (v - self._x) / dt
         assert self._dx is not None
         self._dx = self._dx + self._alpha(self.d_cutoff, dt) * (dx - self._dx)
         # one cutoff for the whole shape, from its mean speed in % of the face size per second: averaging over
@@ -44,7 +44,7 @@ class OneEuroFilter:
         speed = float(np.mean(np.abs(self._dx))) / max(scale, 1e-6) * 100
         cutoff = self.min_cutoff + self.beta * speed
         a = self._alpha(cutoff, dt)
-        self._x = self._x + a * (x - self._x)
+        self._x = self._x + a * (v - self._x)
         self._t = t
         return self._x.astype(np.float32)
 

@@ -41,19 +41,19 @@ def deform_mask(mask: NDArray[np.float32], rng: np.random.Generator) -> NDArray[
     dx = cv2.resize(grid[0], (s, s), interpolation=cv2.INTER_CUBIC)
     dy = cv2.resize(grid[1], (s, s), interpolation=cv2.INTER_CUBIC)
     xs, ys = np.meshgrid(np.arange(s, dtype=np.float32), np.arange(s, dtype=np.float32))
-    mask = cv2.remap(mask, xs + dx, ys + dy, cv2.INTER_LINEAR, borderValue=0)
+    mask = np.asarray(cv2.remap(mask, xs + dx, ys + dy, cv2.INTER_LINEAR, borderValue=0), np.float32)
     # shrink or grow the region
     k = int(rng.integers(0, max(2, s // 24)))
     if k:
         kernel = np.ones((k, k), np.uint8)
-        mask = cv2.erode(mask, kernel) if rng.random() < 0.5 else cv2.dilate(mask, kernel)
+        mask = np.asarray(cv2.erode(mask, kernel) if rng.random() < 0.5 else cv2.dilate(mask, kernel), np.float32)
     # blur twice with random kernels; keep the core at full strength after the first blur
     k1 = _odd(rng.uniform(0.03, 0.12) * s)
     blurred = cv2.GaussianBlur(mask, (k1, k1), 0)
     if rng.random() < 0.5:  # cut the soft rim: the second blur then starts inside the hull
         blurred[blurred < 1] = 0
     k2 = _odd(rng.uniform(0.03, 0.12) * s)
-    mask = cv2.GaussianBlur(blurred if blurred.max() > 0 else mask, (k2, k2), 0)
+    mask = np.asarray(cv2.GaussianBlur(blurred if blurred.max() > 0 else mask, (k2, k2), 0), np.float32)
     return np.clip(mask / max(mask.max(), 1e-6), 0, 1)
 
 
@@ -81,7 +81,7 @@ def frequency_transform(img: NDArray[np.uint8], rng: np.random.Generator) -> NDA
     if rng.random() < 0.5:
         f = rng.uniform(0.25, 0.6)
         small = cv2.resize(img, (max(8, int(s * f)),) * 2, interpolation=cv2.INTER_AREA)
-        return cv2.resize(small, (s, s), interpolation=cv2.INTER_LINEAR)
+        return np.asarray(cv2.resize(small, (s, s), interpolation=cv2.INTER_LINEAR), np.uint8)
     blur = cv2.GaussianBlur(img, (0, 0), 1.0)
     amount = rng.uniform(0.3, 1.0)
     return np.clip(img.astype(np.float32) * (1 + amount) - blur.astype(np.float32) * amount, 0, 255).astype(
@@ -95,7 +95,7 @@ def shift_scale(img: NDArray[np.uint8], rng: np.random.Generator) -> NDArray[np.
     scale = rng.uniform(0.95, 1.05)
     tx, ty = rng.uniform(-0.03, 0.03, 2) * s
     m = np.array([[scale, 0, (1 - scale) * s / 2 + tx], [0, scale, (1 - scale) * s / 2 + ty]], np.float32)
-    return cv2.warpAffine(img, m, (s, s), borderMode=cv2.BORDER_REFLECT_101)
+    return np.asarray(cv2.warpAffine(img, m, (s, s), borderMode=cv2.BORDER_REFLECT_101), np.uint8)
 
 
 def self_blend(
@@ -119,7 +119,8 @@ def self_blend(
 
 def jpeg(img: NDArray[np.uint8], quality: int) -> NDArray[np.uint8]:
     ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    return cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1] if ok else img
+    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
+    return img if decoded is None else np.asarray(decoded[..., ::-1], np.uint8)
 
 
 def degrade(img: NDArray[np.uint8], rng: np.random.Generator) -> NDArray[np.uint8]:
@@ -129,9 +130,9 @@ def degrade(img: NDArray[np.uint8], rng: np.random.Generator) -> NDArray[np.uint
     out = img
     if rng.random() < 0.3:
         f = rng.uniform(0.5, 0.9)
-        out = cv2.resize(cv2.resize(out, (int(s * f),) * 2, interpolation=cv2.INTER_AREA), (s, s))
+        out = np.asarray(cv2.resize(cv2.resize(out, (int(s * f),) * 2, interpolation=cv2.INTER_AREA), (s, s)), np.uint8)
     if rng.random() < 0.1:
-        out = cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.0))
+        out = np.asarray(cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.0)), np.uint8)
     if rng.random() < 0.1:
         out = np.clip(out + rng.normal(0, rng.uniform(1, 5), out.shape), 0, 255).astype(np.uint8)
     if rng.random() < 0.7:
