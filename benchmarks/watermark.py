@@ -9,7 +9,8 @@ deepfakes too, which is what `mimica swap` output looks like) are marked frame b
 build): re-encoded at CRF 28; downscaled 0.5x; cropped 10% (5% off the top and bottom, 10% off the left); and
 every sampled frame saved as JPEG quality 50; "all" is the four in a row. Detection uses the 32 frames
 `mimica scan` samples.
-Pictures: `--images` FairFace photos (224 px) and as many full-size video stills, same attacks. The summary
+Pictures: `--images` FairFace photos (224 px) and as many full-size video stills, same attacks, plus the edits
+of `mimica.provenance.attacks.BEYOND` that the issue did not ask about (mirror, harder crops, rotation...). The summary
 gives each detection rate with its Clopper-Pearson 95% lower bound: n tries cannot vouch for more.
 False alarms: the test on unmarked originals (videos, stills, `--null-photos` FairFace photos and, with
 `--null-videos`, the manifest's videos, real and deepfake: none of them carries mimica's mark).
@@ -36,7 +37,7 @@ from scipy.stats import beta
 
 from mimica.media import sample_frames
 from mimica.provenance import watermark
-from mimica.provenance.attacks import combined, crop10, half, jpeg
+from mimica.provenance.attacks import BEYOND, combined, crop10, half, jpeg
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
@@ -132,6 +133,7 @@ def bench_pictures(pictures: list[tuple[str, np.ndarray]], rows: dict) -> None:
         "downscale_0.5x": half,
         "crop_10%": crop10,
         "all": combined,
+        **BEYOND,
     }
     for name, img in pictures:
         m = watermark.embed(img)

@@ -55,6 +55,21 @@ def test_small_pictures_survive_all_attacks_combined(size):
         assert d.canon == watermark.grid_for(*size)
 
 
+@pytest.mark.parametrize("edit", ["mirror", "crop_30%", "downscale_0.25x", "jpeg30", "grayscale"])
+def test_survives_edits_beyond_the_specification(edit):
+    img = natural(30, 480, 640)
+    d = detect(attacks.BEYOND[edit](embed(img)))
+    assert d.detected, f"z={d.z:.1f}"
+    assert d.mirrored == (edit == "mirror")
+
+
+@pytest.mark.parametrize("edit", ["rotate_3deg", "letterbox_25%", "crop_40%"])
+def test_known_limits_are_still_limits(edit):
+    """docs/benchmarks.md lists these as defeating the mark; if one starts passing, the docs should say so."""
+    d = detect(attacks.BEYOND[edit](embed(natural(31, 480, 640))))
+    assert not d.detected, f"z={d.z:.1f}: update the limits in docs/benchmarks.md"
+
+
 def test_small_pictures_are_marked_on_the_coarse_grid():
     assert watermark.grid_for(224, 224) == watermark.CANON_SMALL
     assert watermark.grid_for(359, 640) == watermark.CANON_SMALL

@@ -15,8 +15,9 @@ answers with a p-value, so its false-alarm rate is known from its own statistics
   weighting each place by its own noise level is the matched filter for such noise), folds the picture onto one
   tile (the sum of all tiles, partial ones included: the mark adds up, the picture does not), whitens it (phase
   only) and correlates it with the key's tile at every cyclic shift with one FFT. A crop that removes part of the
-  short side changes the scale a little, so a small set of scales is searched as well; every shift, scale and
-  grid tried is counted in the p-value (Sidak correction), so the search costs no false alarms.
+  short side changes the scale a little, so a small set of scales is searched as well, and the key's mirror image
+  is tried too (a left-right flip); every shift, scale, grid and mirror tried is counted in the p-value (Sidak
+  correction), so the search costs no false alarms.
 - In video the same tile sits in every frame, so the detector averages the frames first: more frames, more
   evidence, and one search.
 """
@@ -48,7 +49,7 @@ TILE = 64
 BAND = (0.07, 0.24)
 #: kept fraction of the short side searched for crops (1.0 = no crop). A 10% crop keeps 0.9. The step keeps
 #: the fold coherent: a scale error e drifts the grid by e * width/2 canonical pixels over half the picture
-KEEP_RANGE = (0.78, 1.0)
+KEEP_RANGE = (0.70, 1.0)
 KEEP_STEP = 0.008
 #: strength: RMS change of the luminance, in 8-bit levels (PSNR = 20 log10(255 / RMS) = 40.5 dB at 2.4)
 STRENGTH = 2.4
@@ -64,7 +65,8 @@ P_THRESHOLD = 1e-5
 class Detection:
     """detected: p_value < threshold; z: the best normalised correlation; p_value: the chance that unmarked
     media scores z or more, all shifts and scales searched included; keep: the crop scale where the mark was
-    found (fraction of the short side kept); canon: the grid it was found on."""
+    found (fraction of the short side kept); canon: the grid it was found on; mirrored: found in the picture's
+    left-right mirror image."""
 
     detected: bool
     z: float
@@ -72,6 +74,7 @@ class Detection:
     keep: float
     shift: tuple[int, int]
     canon: int = CANON
+    mirrored: bool = False
 
     @property
     def confidence(self) -> float:
@@ -100,8 +103,11 @@ def key_tile(key: str) -> NDArray[np.float32]:
 
 
 @lru_cache(maxsize=8)
-def _key_spectrum(key: str) -> NDArray[np.complex128]:
-    spec = np.fft.fft2(key_tile(key).astype(np.float64))
+def _key_spectrum(key: str, mirrored: bool = False) -> NDArray[np.complex128]:
+    """The conjugate phase of the key's tile, or of its left-right mirror image (a mirrored video is a common
+    way to dodge matching; a mirrored tile is still a tile, so one more correlation finds it)."""
+    tile = key_tile(key)
+    spec = np.fft.fft2((tile[:, ::-1] if mirrored else tile).astype(np.float64))
     band = np.abs(spec) > 1e-3 * np.abs(spec).max()
     return np.where(band, np.conj(spec) / np.maximum(np.abs(spec), 1e-12), 0)
 
@@ -211,19 +217,19 @@ def detect(
 ) -> Detection:
     """Tests one picture, or the frames of one video (same size), for the key's mark.
 
-    search_crop: also try the scales a crop of up to 22% of the short side produces (costs a few ms; the
-    p-value accounts for it).
+    search_crop: also try the scales a crop of up to 30% of the short side produces (costs a few ms; the
+    p-value accounts for it). Mirrored pictures are always tried.
     """
     imgs = [frames] if isinstance(frames, np.ndarray) and frames.ndim == 3 else list(frames)
     if not imgs:
         raise ValueError("no frames to test")
     size = imgs[0].shape[:2]
     imgs = [img for img in imgs if img.shape[:2] == size]  # a stream that changes size: test the first size
-    keyspec = _key_spectrum(key)
-    n_band = int(np.count_nonzero(keyspec))
+    keyspecs = (_key_spectrum(key), _key_spectrum(key, mirrored=True))
+    n_band = int(np.count_nonzero(keyspecs[0]))
     keeps = _keeps() if search_crop else np.array([1.0])
     grids = (CANON, CANON_SMALL)
-    best = (-np.inf, 1.0, (0, 0), CANON)
+    best = (-np.inf, 1.0, (0, 0), CANON, False)
     for canon in grids:
         acc = prepare(imgs[0], canon)
         for img in imgs[1:]:
@@ -242,17 +248,18 @@ def detect(
             spec = np.fft.fft2(_fold(view).astype(np.float64))
             # phase only: every frequency of the band counts the same whatever the picture's own spectrum, and
             # under "no mark" each one is a random unit phasor, so the sum is normal with a known variance
-            g = spec / np.maximum(np.abs(spec), 1e-9) * keyspec
-            corr = np.real(np.fft.ifft2(g)) * (TILE * TILE) / math.sqrt(n_band)
-            i = int(np.argmax(corr))
-            if corr.flat[i] > best[0]:
-                best = (float(corr.flat[i]), float(keep), (i // TILE, i % TILE), canon)
+            phase = spec / np.maximum(np.abs(spec), 1e-9)
+            for mirrored, keyspec in enumerate(keyspecs):
+                corr = np.real(np.fft.ifft2(phase * keyspec)) * (TILE * TILE) / math.sqrt(n_band)
+                i = int(np.argmax(corr))
+                if corr.flat[i] > best[0]:
+                    best = (float(corr.flat[i]), float(keep), (i // TILE, i % TILE), canon, bool(mirrored))
     z = best[0]
     if not np.isfinite(z):
         return Detection(False, 0.0, 1.0, 1.0, (0, 0))
-    trials = TILE * TILE * len(keeps) * len(grids)
+    trials = TILE * TILE * len(keeps) * len(grids) * len(keyspecs)
     p = _sidak(z, trials)
-    return Detection(bool(p < threshold), z, p, best[1], best[2], best[3])
+    return Detection(bool(p < threshold), z, p, best[1], best[2], best[3], best[4])
 
 
 def _sidak(z: float, trials: int) -> float:
