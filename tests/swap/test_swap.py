@@ -232,3 +232,25 @@ def test_several_faces_largest_by_default_all_on_request(media, tmp_path, astron
     assert changed(both, slice(400, 540)) > 3
     with pytest.warns(SourceFaceWarning, match="using the largest"):
         swap(tmp_path / "two.png", media["target"], tmp_path / "from_two.png")
+
+
+def test_the_upper_forehead_stays_the_targets(media, tmp_path):
+    """A source with hair across its forehead must not paste a band of hair: above the brows, only part of the
+    forehead is the source's, and the target's hairline region is left as it was."""
+    from mimica.faces.landmarks import BROWS_UPPER, CHIN, FACE_OVAL
+    from mimica.swap.core import FOREHEAD_KEEP, _lower_forehead
+
+    target = np.asarray(Image.open(media["target"]).convert("RGB"))
+    mesh = _mesh(target)
+    outline = _lower_forehead(mesh)
+    up = (mesh[FACE_OVAL[0]] - mesh[CHIN]) / np.linalg.norm(mesh[FACE_OVAL[0]] - mesh[CHIN])
+    brow = float((mesh[list(BROWS_UPPER)] @ up).max())
+    top = float((mesh[list(FACE_OVAL)] @ up).max())
+    assert (outline @ up).max() == pytest.approx(brow + FOREHEAD_KEEP * (top - brow), abs=1e-3)
+    low = (mesh[list(FACE_OVAL)] @ up) < brow
+    assert np.allclose(outline[low], mesh[list(FACE_OVAL)][low]), "the lower outline must not move"
+    out = swap(media["source"], media["target"], tmp_path / "out.png")
+    result = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    hairline = mesh[FACE_OVAL[0]] - 0.05 * (top - brow) * up  # just inside the outline's top
+    y, x = np.rint(hairline[::-1]).astype(int)
+    assert np.abs(result[y - 2 : y + 3, x - 2 : x + 3] - target[y - 2 : y + 3, x - 2 : x + 3]).mean() < 4

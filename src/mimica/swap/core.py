@@ -21,11 +21,14 @@ from numpy.typing import NDArray
 from mimica.errors import MediaError, NoFaceError, SwapError
 from mimica.faces import IoUTracker, create_detector
 from mimica.faces.detector import FaceDetector, points5_from_mesh, quiet_native_stderr
-from mimica.faces.landmarks import FACE_OVAL
+from mimica.faces.landmarks import BROWS_UPPER, CHIN, FACE_OVAL
 from mimica.swap.blend import alpha_blend, feather, laplacian_blend, poisson_blend, reinhard
 from mimica.swap.mesh import INNER_LIPS, face_box, warp
 from mimica.swap.smooth import OneEuroFilter, fill_gaps
 from mimica.types import N_MESH, Faces
+
+#: share of the forehead (brows to hairline) the pasted face covers; the rest stays the target's
+FOREHEAD_KEEP = 0.5
 
 Progress = Callable[[str, int, int], None]
 
@@ -125,10 +128,23 @@ def _face_mask(cover: NDArray[np.float32], local: NDArray[np.float32]) -> NDArra
     mask = cover.copy()
     lips = np.rint(local[list(INNER_LIPS)] * 4).astype(np.int32)
     cv2.fillPoly(mask, [lips], 0.0, lineType=cv2.LINE_8, shift=2)
-    oval = np.rint(local[list(FACE_OVAL)] * 4).astype(np.int32)
+    oval = np.rint(_lower_forehead(local) * 4).astype(np.int32)
     limit = np.zeros_like(mask)
     cv2.fillPoly(limit, [oval], 1.0, lineType=cv2.LINE_8, shift=2)
     return mask * limit
+
+
+def _lower_forehead(mesh: NDArray[np.float32], keep: float = FOREHEAD_KEEP) -> NDArray[np.float32]:
+    """The face outline with its top brought down to `keep` of the way from the brows to the hairline: the
+    outline's top sits on the hairline, so a source with a fringe would bring a band of hair with it."""
+    oval = mesh[list(FACE_OVAL)].astype(np.float32)
+    up = mesh[FACE_OVAL[0]] - mesh[CHIN]
+    up = up / max(float(np.linalg.norm(up)), 1e-6)
+    height = oval @ up
+    brow = float((mesh[list(BROWS_UPPER)] @ up).max())
+    top = brow + keep * max(float(height.max()) - brow, 0.0)
+    excess = np.maximum(height - top, 0.0)
+    return oval - excess[:, None] * up[None, :]
 
 
 def _paste(frame: NDArray[np.uint8], crop: NDArray[np.uint8], x0: int, y0: int) -> NDArray[np.uint8]:
