@@ -179,14 +179,19 @@ def luminance(image: NDArray[np.uint8]) -> NDArray[np.float32]:
     )
 
 
-def prepare(image: NDArray[np.uint8], canon: int = CANON) -> NDArray[np.float32]:
-    """The detector's view of one picture: luminance on the canonical grid without its smooth content."""
-    h, w = image.shape[:2]
-    ch, cw = canonical_size(h, w, canon)
-    lum = luminance(image)
-    interp = cv2.INTER_AREA if min(h, w) > canon else cv2.INTER_CUBIC
-    view = cv2.resize(lum, (cw, ch), interpolation=interp)
-    return view - cv2.GaussianBlur(view, (0, 0), 2.0)
+def views(frames: Sequence[NDArray[np.uint8]]) -> dict[int, NDArray[np.float32]]:
+    """The detector's view of a picture or of the frames of a video (same size), per grid: the luminance summed
+    over the frames on the canonical grid, without its smooth content. Resizing and the high-pass are linear, so
+    the frames are summed first and filtered once, and the coarse grid is made from the standard one."""
+    h, w = frames[0].shape[:2]
+    ch, cw = canonical_size(h, w, CANON)
+    interp = cv2.INTER_AREA if min(h, w) > CANON else cv2.INTER_CUBIC
+    acc = np.zeros((ch, cw), np.float32)
+    for img in frames:
+        acc += cv2.resize(luminance(img), (cw, ch), interpolation=interp)
+    sh, sw = canonical_size(h, w, CANON_SMALL)
+    out = {CANON: acc, CANON_SMALL: np.asarray(cv2.resize(acc, (sw, sh), interpolation=cv2.INTER_AREA), np.float32)}
+    return {c: v - np.asarray(cv2.GaussianBlur(v, (0, 0), 2.0), np.float32) for c, v in out.items()}
 
 
 def _flatten_contrast(view: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -228,16 +233,13 @@ def detect(
     keyspecs = (_key_spectrum(key), _key_spectrum(key, mirrored=True))
     n_band = int(np.count_nonzero(keyspecs[0]))
     keeps = _keeps() if search_crop else np.array([1.0])
-    grids = (CANON, CANON_SMALL)
+    grids = views(imgs)
     best = (-np.inf, 1.0, (0, 0), CANON, False)
-    for canon in grids:
-        acc = prepare(imgs[0], canon)
-        for img in imgs[1:]:
-            acc += prepare(img, canon)
-        acc = _flatten_contrast(acc)
+    for canon, grid_view in grids.items():
+        acc = _flatten_contrast(grid_view)
         h, w = acc.shape
         for keep in keeps:
-            view = (
+            scaled = (
                 acc
                 if keep == 1.0
                 else np.asarray(
@@ -245,7 +247,7 @@ def detect(
                     np.float32,
                 )
             )
-            spec = np.fft.fft2(_fold(view).astype(np.float64))
+            spec = np.fft.fft2(_fold(scaled).astype(np.float64))
             # phase only: every frequency of the band counts the same whatever the picture's own spectrum, and
             # under "no mark" each one is a random unit phasor, so the sum is normal with a known variance
             phase = spec / np.maximum(np.abs(spec), 1e-9)
