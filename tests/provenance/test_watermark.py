@@ -168,3 +168,16 @@ def test_tile_and_pattern_are_deterministic():
     assert np.array_equal(watermark.key_tile("a"), watermark.key_tile("a"))
     assert not np.array_equal(watermark.key_tile("a"), watermark.key_tile("b"))
     assert abs(float(watermark.pattern(100, 150).std()) - 1) < 1e-3
+
+
+@pytest.mark.parametrize("shape", [(2, 3000), (1, 1), (31, 400), (40, 2000)])
+def test_degenerate_pictures_are_answered_quickly(shape):
+    img = np.full((*shape, 3), 128, np.uint8)
+    t = time.perf_counter()
+    d = detect(img)
+    assert not d.detected and time.perf_counter() - t < 1.0
+
+
+def test_a_long_banner_keeps_its_mark_in_the_middle():
+    img = natural(40, 96, 1200)
+    assert detect(embed(img)).detected

@@ -58,6 +58,10 @@ STRENGTH = 2.4
 MASK_RANGE = (0.75, 1.33)
 #: width (canonical pixels) of the window the detector measures local contrast in
 CONTRAST_SIGMA = 3.0
+#: pictures with a shorter side (pixels) carry no testable mark; of a picture longer than ASPECT_MAX times its
+#: short side only the middle is tested (a 2 x 3000 banner would otherwise cost seconds and hundreds of MB)
+MIN_SIDE = 32
+ASPECT_MAX = 8
 #: a mark is reported when its p-value is below this (false alarms per checked picture or video)
 P_THRESHOLD = 1e-5
 
@@ -231,6 +235,13 @@ def detect(
         raise ValueError("no frames to test")
     size = imgs[0].shape[:2]
     imgs = [img for img in imgs if img.shape[:2] == size]  # a stream that changes size: test the first size
+    h, w = size
+    if min(h, w) < MIN_SIDE:
+        return Detection(False, 0.0, 1.0, 1.0, (0, 0))
+    if max(h, w) > ASPECT_MAX * min(h, w):
+        keep_h, keep_w = min(h, ASPECT_MAX * w), min(w, ASPECT_MAX * h)
+        y0, x0 = (h - keep_h) // 2, (w - keep_w) // 2
+        imgs = [img[y0 : y0 + keep_h, x0 : x0 + keep_w] for img in imgs]
     keyspecs = (_key_spectrum(key), _key_spectrum(key, mirrored=True))
     n_band = int(np.count_nonzero(keyspecs[0]))
     keeps = _keeps() if search_crop else np.array([1.0])
