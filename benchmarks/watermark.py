@@ -1,7 +1,7 @@
 """Robustness, false alarms and invisibility of mimica's watermark on real media from ../shared/data.
 
     PYTHONPATH=src python benchmarks/watermark.py [--videos 22] [--actors 3] [--images 20] [--null-photos 3000]
-        [--null-videos -1] [--all-videos] [--json out.json]
+        [--null-videos -1] [--all-videos] [--lines 360] [--json out.json]
 
 Videos: the first `--seconds` of real FF++ videos (with `--all-videos`: every video of the manifest, the
 deepfakes too, which is what `mimica swap` output looks like) are marked frame by frame and encoded the way
@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 
 import av
+import cv2
 import imageio_ffmpeg
 import numpy as np
 from PIL import Image
@@ -86,7 +87,8 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if mse == 0 else 10 * np.log10(255**2 / mse)
 
 
-def bench_videos(videos: list[Path], seconds: float, rows: dict, tmp: Path) -> None:
+def bench_videos(videos: list[Path], seconds: float, rows: dict, tmp: Path, lines: int | None = None) -> None:
+    """lines: scale each video to this height before marking (sizes ../shared/data does not have)."""
     for v in videos:
         with av.open(str(v)) as c:
             fps = c.streams.video[0].average_rate or 25
@@ -96,6 +98,9 @@ def bench_videos(videos: list[Path], seconds: float, rows: dict, tmp: Path) -> N
 
         def marked(v=v, limit=limit, ps=ps):
             for i, f in enumerate(decode(v, limit)):
+                if lines:
+                    width = round(f.shape[1] * lines / f.shape[0] / 2) * 2
+                    f = cv2.resize(f, (width, lines), interpolation=cv2.INTER_AREA)
                 m = watermark.embed(f)
                 if i % 25 == 0:
                     ps.append(psnr(f, m))
@@ -225,6 +230,7 @@ def main() -> int:
     ap.add_argument("--actors", type=int, default=3, help="also this many 1080p DeepFakeDetection actor videos")
     ap.add_argument("--all-videos", action="store_true", help="mark every video of the manifest, real and deepfake")
     ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--lines", type=int, help="scale the videos to this many lines before marking (e.g. 360)")
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--null-photos", type=int, default=3000, help="unmarked FairFace photos to test (-1: all)")
     ap.add_argument("--null-videos", type=int, default=0, help="unmarked videos of the manifest to test (-1: all)")
@@ -255,7 +261,7 @@ def main() -> int:
         bench_null("null_videos", pick, lambda v: [f.image for f in sample_frames(v, 32)], rows)
     if videos:
         with tempfile.TemporaryDirectory() as d:
-            bench_videos(videos, args.seconds, rows, Path(d))
+            bench_videos(videos, args.seconds, rows, Path(d), args.lines)
     print(summary(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
