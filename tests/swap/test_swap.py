@@ -254,3 +254,16 @@ def test_the_upper_forehead_stays_the_targets(media, tmp_path):
     hairline = mesh[FACE_OVAL[0]] - 0.05 * (top - brow) * up  # just inside the outline's top
     y, x = np.rint(hairline[::-1]).astype(int)
     assert np.abs(result[y - 2 : y + 3, x - 2 : x + 3] - target[y - 2 : y + 3, x - 2 : x + 3]).mean() < 4
+
+
+def test_scan_says_a_mirrored_swap_is_synthetic_and_mirrored(media, tmp_path, scanner):
+    """Flipping a swapped picture left-right is a cheap way to dodge matching; the scan still finds the mark and
+    says the file was mirrored."""
+    out = swap(media["source"], media["target"], tmp_path / "out.png")
+    flipped = tmp_path / "flipped.jpg"
+    Image.fromarray(np.asarray(Image.open(out).convert("RGB"))[:, ::-1]).save(flipped, quality=80)
+    for path, mirrored in ((out, False), (flipped, True)):
+        result = scanner.scan(path)
+        assert result.verdict == "fake" and "watermark" in result.reason
+        assert result.provenance["watermark"]["mirrored"] is mirrored
+        assert ("mirrored" in result.reason) is mirrored

@@ -86,7 +86,14 @@ class Detection:
         return 1.0 - self.p_value
 
     def to_dict(self) -> dict:
-        return {"detected": self.detected, "confidence": self.confidence, "p_value": self.p_value, "z": self.z}
+        # mirrored: the file was flipped left-right after marking, a common way to dodge matching (evidence too)
+        return {
+            "detected": self.detected,
+            "confidence": self.confidence,
+            "p_value": self.p_value,
+            "z": self.z,
+            "mirrored": self.detected and self.mirrored,
+        }
 
 
 def _band_mask(n: int) -> NDArray[np.bool_]:

@@ -167,7 +167,8 @@ class Scanner:
         if watermark.get("detected"):
             # the mark is proof of synthesis: the file's probability is the test's confidence, the classifier's
             # view stays in the reason and the tracks
-            verdict, reason = "fake", WATERMARK_REASON + (f"; classifier: {reason}" if prob is not None else "")
+            mark = WATERMARK_REASON + (", mirrored after marking" if watermark.get("mirrored") else "")
+            verdict, reason = "fake", mark + (f"; classifier: {reason}" if prob is not None else "")
             prob = max(prob or 0.0, float(watermark.get("confidence", 1.0)))
         timings["total"] = time.perf_counter() - t_start
         result = ScanResult(
