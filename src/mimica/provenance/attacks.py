@@ -11,11 +11,16 @@ import numpy as np
 from PIL import Image
 
 
+def _round_trip(img: np.ndarray, fmt: str, q: int) -> np.ndarray:
+    """Saved with PIL in a lossy format at quality q, decoded back."""
+    buf = io.BytesIO()
+    Image.fromarray(img).save(buf, fmt, quality=q)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
 def jpeg(img: np.ndarray, q: int = 50) -> np.ndarray:
     """JPEG at quality q (50 in the target), decoded back."""
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "JPEG", quality=q)
-    return np.asarray(Image.open(buf).convert("RGB"))
+    return _round_trip(img, "JPEG", q)
 
 
 def half(img: np.ndarray) -> np.ndarray:
@@ -36,12 +41,6 @@ def crop10(img: np.ndarray) -> np.ndarray:
 
 #: the picture attacks by name, as the tests and the benchmark report them
 ATTACKS = {"jpeg50": jpeg, "half": half, "crop10": crop10, "all": combined}
-
-
-def _webp(img: np.ndarray, q: int = 50) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(img).save(buf, "WEBP", quality=q)
-    return np.asarray(Image.open(buf).convert("RGB"))
 
 
 def _scale(img: np.ndarray, f: float) -> np.ndarray:
@@ -80,7 +79,7 @@ BEYOND = {
     "crop_30%": lambda img: _crop(img, 0.7),
     "downscale_0.25x": lambda img: _scale(img, 0.25),
     "jpeg30": lambda img: jpeg(img, 30),
-    "webp50": _webp,
+    "webp50": lambda img: _round_trip(img, "WEBP", 50),
     "brightness_contrast": _tone,
     "grayscale": lambda img: np.repeat(cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2),
     "noise_sd5": lambda img: np.clip(img + np.random.default_rng(0).normal(0, 5, img.shape), 0, 255).astype(np.uint8),
