@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
@@ -33,8 +34,31 @@ class TrainConfig(BaseModel):
     threads: int = 2
     init_from: str = ""  # a checkpoint (best.pt) to start from, e.g. to fine-tune with labelled fakes
     p_labelled: float = 0.5  # share of pairs whose fake is a labelled fake (when there are any)
-    crop_size: int = 128
+    crop_size: int = 128  # side of the cached crops (at crop_margin)
     crop_margin: float = 1.3
+    input_size: int = 0  # side the network sees, the centre of the cached crop (0: crop_size); the rest of the
+    #                      cached margin lets training jitter the window (mimica.train.augment)
+    pretrained: str = ""  # ImageNet weights to start from (mimica.train.pretrained.WEIGHTS), e.g.
+    #                       "efficientnet-lite0-imagenet"
+    freeze: int = 0  # trunk layers (stem, then blocks) kept at their pretrained values: faster steps on a CPU
+    label_smoothing: float = 0.0
+    select_on: Literal["video", "last"] = "video"  # "last": keep the final epoch, so the validation split
+    #                                               picks nothing and calibrates on unseen ground
+    checkpoint_minutes: float = 5.0  # last.pt is also written this often inside an epoch
+    device: str = "cpu"  # "cuda" when a GPU is there; the project never needs one
+    loader_workers: int = 1
+    resume_from_shipped: str = ""  # a shipped model card (.json): its ONNX weights seed a run that has no
+    #                                checkpoint yet, so a longer run can continue where the shipped one ended
+
+    @property
+    def size(self) -> int:
+        """The network's input side."""
+        return self.input_size or self.crop_size
+
+    @property
+    def input_margin(self) -> float:
+        """The alignment margin of what the network sees (the centre crop of the cached margin)."""
+        return self.crop_margin * self.size / self.crop_size
 
 
 def load_config(path: str | Path) -> TrainConfig:
@@ -52,7 +76,7 @@ def load_config(path: str | Path) -> TrainConfig:
     for key in ("real_faces", "videos", "forged"):
         if isinstance(raw.get(key), list):
             raw[key] = [str((base / v).resolve()) if isinstance(v, str) else v for v in raw[key]]
-    for key in ("cache_dir", "out_dir", "init_from"):
+    for key in ("cache_dir", "out_dir", "init_from", "resume_from_shipped"):
         if raw.get(key) and isinstance(raw[key], str):
             raw[key] = str((base / raw[key]).resolve())
     try:

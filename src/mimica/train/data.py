@@ -11,9 +11,10 @@ from numpy.typing import NDArray
 
 from mimica.align import AlignRecipe
 from mimica.datasets import MediaItem, identity_split, load_dataset
+from mimica.train.augment import DEFAULT_AUG, FormatAugment, crop_window, degrade
 from mimica.train.config import TrainConfig
 from mimica.train.prepare import PrepareConfig, load_shards, prepare
-from mimica.train.sbi import degrade, self_blend
+from mimica.train.sbi import self_blend
 
 
 @dataclass
@@ -29,6 +30,16 @@ class CropSet:
 
     def select(self, mask: NDArray[np.bool_]) -> CropSet:
         return CropSet(self.crops[mask], self.mesh[mask], self.item[mask], self.time[mask], self.main[mask],
+                       self.items)
+
+    def center(self, size: int) -> CropSet:
+        """The centre size x size of every crop (landmarks moved with it): crops are cached with a wider
+        margin than the network sees, so training can jitter the window and validation takes the middle."""
+        o = (self.crops.shape[1] - size) // 2
+        if o <= 0:
+            return self
+        return CropSet(np.ascontiguousarray(self.crops[:, o : o + size, o : o + size]),
+                       (self.mesh.astype(np.float32) - o).astype(np.float16), self.item, self.time, self.main,
                        self.items)
 
     def field(self, key: str) -> NDArray:
@@ -78,7 +89,7 @@ def build_data(cfg: TrainConfig, progress=None) -> TrainData:  # type: ignore[no
         real_video_train=cs.select(in_train & (label == 0)),
         fake_train=cs.select(in_train & (label == 1) & cs.main) if cfg.use_labelled_fakes or cfg.forged
         else cs.select(np.zeros(len(path), bool)),
-        val_videos=cs.select(in_val & cs.main),
+        val_videos=cs.select(in_val & cs.main).center(cfg.size),
         val_faces=cs.select(photo_val),
     )
 
@@ -90,7 +101,7 @@ class PairDataset(torch.utils.data.Dataset):
     get the same kinds of degradation and flips."""
 
     def __init__(self, reals: CropSet, fakes: CropSet | None = None, p_labelled: float = 0.5, seed: int = 0,
-                 video_reals: CropSet | None = None):
+                 video_reals: CropSet | None = None, size: int | None = None, aug: FormatAugment = DEFAULT_AUG):
         self.reals = reals
         usable = fakes is not None and len(fakes.crops) and video_reals is not None and len(video_reals.crops)
         self.fakes = fakes if usable else None
@@ -98,6 +109,8 @@ class PairDataset(torch.utils.data.Dataset):
         self.p_labelled = p_labelled
         self.seed = seed
         self.epoch = 0
+        self.size = size or reals.crops.shape[1]
+        self.aug = aug
 
     def __len__(self) -> int:
         return len(self.reals.crops)
@@ -112,20 +125,26 @@ class PairDataset(torch.utils.data.Dataset):
             fake, _ = self_blend(real, self.reals.mesh[i].astype(np.float32), rng)
         out = []
         for img in (real, fake):
+            img = crop_window(img, self.size, rng, self.aug)
             if rng.random() < 0.5:
                 img = img[:, ::-1]
-            out.append(np.ascontiguousarray(degrade(np.ascontiguousarray(img), rng)).transpose(2, 0, 1))
+            out.append(np.ascontiguousarray(degrade(np.ascontiguousarray(img), rng, self.aug)).transpose(2, 0, 1))
         return torch.from_numpy(np.stack(out)), torch.tensor([0.0, 1.0])
 
 
-def sbi_validation_set(faces: CropSet, seed: int = 1234) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
-    """Fixed pseudo-fakes of held-out photos (same every epoch) beside the photos themselves."""
+def sbi_validation_set(faces: CropSet, seed: int = 1234, size: int | None = None
+                       ) -> tuple[NDArray[np.uint8], NDArray[np.int64]]:
+    """Fixed pseudo-fakes of held-out photos (same every epoch) beside the photos themselves, centre-cropped
+    to the network's input `size`."""
     rng = np.random.default_rng(seed)
     if not len(faces.crops):  # no held-out photos (a config without real_faces): no pseudo-fake validation
         return faces.crops[:0], np.zeros(0, np.int64)
     fakes = np.stack([self_blend(c, m.astype(np.float32), rng)[0] for c, m in zip(faces.crops, faces.mesh,
                                                                                    strict=True)])
     x = np.concatenate([faces.crops, fakes])
+    if size is not None and size < x.shape[1]:
+        o = (x.shape[1] - size) // 2
+        x = np.ascontiguousarray(x[:, o : o + size, o : o + size])
     y = np.concatenate([np.zeros(len(faces.crops)), np.ones(len(fakes))]).astype(np.int64)
     return x, y
 

@@ -35,12 +35,36 @@ MAX_MISSES = 0.05
 def export_onnx(model: torch.nn.Module, path: Path, size: int) -> None:
     model.eval()
     buf = io.BytesIO()
-    # the TorchScript exporter (dynamo=False) needs only `onnx`, which at <1.21 accepts mediapipe's protobuf 4
+    # the TorchScript exporter (dynamo=False) needs only `onnx`, which at <1.21 accepts mediapipe's protobuf 4.
+    # No constant folding: batch norms stay separate nodes and every weight keeps its state-dict name, so a
+    # later run can start from the shipped file (state_dict_from_onnx); onnxruntime fuses them when it loads.
     torch.onnx.export(model, (torch.zeros(1, 3, size, size),), buf, dynamo=False,  # type: ignore[arg-type]
-                      opset_version=17,
+                      opset_version=17, do_constant_folding=False,
                       input_names=["input"], output_names=["logit"],
                       dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}})
     write_atomic(path, buf.getvalue())
+
+
+def state_dict_from_onnx(path: Path, model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    """The weights of an ONNX file written by `export_onnx`, by state-dict name (the exporter shares equal
+    tensors between names through Identity nodes, followed here). Raises KeyError when a weight is absent."""
+    import onnx
+    from onnx import numpy_helper
+
+    graph = onnx.load(str(path)).graph
+    tensors = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Identity" and node.input[0] in tensors:
+            tensors[node.output[0]] = tensors[node.input[0]]
+    state = {}
+    for key, ref in model.state_dict().items():
+        if key.endswith("num_batches_tracked"):
+            state[key] = torch.zeros_like(ref)
+        elif key in tensors:
+            state[key] = torch.from_numpy(np.array(tensors[key])).reshape(ref.shape).to(ref.dtype)
+        else:
+            raise KeyError(f"{path}: no weight named {key}; not a file exported by this version of mimica")
+    return state
 
 
 def parity(model: torch.nn.Module, onnx_path: Path, crops: np.ndarray) -> float:

