@@ -152,6 +152,8 @@ def train(
     config: Annotated[Path, typer.Argument(help="Training recipe (TOML), e.g. configs/default.toml.")],
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in out_dir.")] = True,
     install: Annotated[bool, typer.Option(help="Copy the exported model into the package's weights.")] = False,
+    device: Annotated[str | None, typer.Option(help="Train on this torch device (cpu, cuda); default: the "
+                                               "config's.")] = None,
 ) -> None:
     """Train a detector (self-blended pseudo-fakes from real faces), export it to ONNX with its model card."""
     try:
@@ -165,6 +167,8 @@ def train(
     from mimica.train.loop import train as run_train
 
     cfg = load_config(config)
+    if device:
+        cfg = cfg.model_copy(update={"device": device})
 
     def log(line: str) -> None:
         err.print(line, markup=False)

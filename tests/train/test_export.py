@@ -22,6 +22,7 @@ from mimica.train.export import (  # noqa: E402
     choose_thresholds,
     export_onnx,
     parity,
+    state_dict_from_onnx,
 )
 from mimica.train.loop import predict_logits  # noqa: E402
 from mimica.train.net import create_net  # noqa: E402
@@ -62,6 +63,32 @@ def test_parity_catches_a_different_model(exported: tuple[torch.nn.Module, Path]
     torch.manual_seed(1)
     other = create_net("artifactnet-xs").eval()
     assert parity(other, path, crops(4)) > PARITY_TOL
+
+
+@pytest.mark.parametrize("name", ["artifactnet-xs", "efficientnet-lite0"])
+def test_weights_come_back_from_the_onnx_file(name: str, tmp_path: Path) -> None:
+    """A shipped ONNX file seeds a later run (`resume_from_shipped`): every state-dict tensor is recovered by
+    name, batch-norm statistics included, and the rebuilt net gives the exported logits."""
+    torch.manual_seed(0)
+    net = create_net(name)
+    net.train()
+    with torch.no_grad():
+        for _ in range(3):
+            net(torch.randn(8, 3, SIZE, SIZE) * 0.8 + 0.1)
+    net.eval()
+    path = tmp_path / f"{name}.onnx"
+    export_onnx(net, path, SIZE)
+    assert parity(net, path, crops(8)) < PARITY_TOL
+    torch.manual_seed(1)
+    rebuilt = create_net(name)
+    rebuilt.load_state_dict(state_dict_from_onnx(path, rebuilt))
+    for key, value in net.state_dict().items():
+        if not key.endswith("num_batches_tracked"):
+            torch.testing.assert_close(rebuilt.state_dict()[key], value, msg=key)
+    rebuilt.eval()
+    assert parity(rebuilt, path, crops(8)) < PARITY_TOL
+    with pytest.raises(KeyError, match="no weight named|the file is another network"):
+        state_dict_from_onnx(path, create_net("artifactnet-s" if name != "artifactnet-s" else "artifactnet-m"))
 
 
 def test_inference_classifier_matches_training(exported: tuple[torch.nn.Module, Path], tmp_path: Path) -> None:

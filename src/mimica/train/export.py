@@ -26,6 +26,7 @@ from mimica.train.config import TrainConfig
 from mimica.train.data import TrainData
 from mimica.train.loop import Log, predict_logits, video_scores
 from mimica.train.net import create_net
+from mimica.train.pretrained import WEIGHTS
 
 PARITY_TOL = 1e-3
 MAX_FALSE_ALARMS = 0.05
@@ -60,8 +61,11 @@ def state_dict_from_onnx(path: Path, model: torch.nn.Module) -> dict[str, torch.
     for key, ref in model.state_dict().items():
         if key.endswith("num_batches_tracked"):
             state[key] = torch.zeros_like(ref)
-        elif key in tensors:
+        elif key in tensors and tensors[key].size == ref.numel():
             state[key] = torch.from_numpy(np.array(tensors[key])).reshape(ref.shape).to(ref.dtype)
+        elif key in tensors:
+            raise KeyError(f"{path}: the weight {key} has shape {tensors[key].shape}, the network wants "
+                           f"{tuple(ref.shape)}; the file is another network")
         else:
             raise KeyError(f"{path}: no weight named {key}; not a file exported by this version of mimica")
     return state
@@ -145,6 +149,14 @@ def measured_limits(metrics: dict) -> list[str]:
     return lines
 
 
+def describe_architecture(cfg: TrainConfig) -> str:
+    if cfg.pretrained:
+        w = WEIGHTS[cfg.pretrained]
+        return (f"{cfg.net} (mimica.train.net, plain torch) initialised from ImageNet weights ({w.package}=="
+                f"{w.version}, {w.licence}); first {cfg.freeze} trunk layers frozen; one-logit head")
+    return f"{cfg.net} (plain-torch CNN, mimica.train.net), trained from scratch"
+
+
 def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Path | None = None) -> Path:
     """Exports best.pt of cfg.out_dir; returns the model card path."""
     out = Path(cfg.out_dir)
@@ -153,9 +165,9 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
     model.load_state_dict(ck["model"])
     model.eval()
     onnx_path = out / f"{cfg.name}.onnx"
-    export_onnx(model, onnx_path, cfg.crop_size)
+    export_onnx(model, onnx_path, cfg.size)
     # parity on the validation crops, or on training crops when the config has no validation split
-    check = data.val_videos.crops if len(data.val_videos.crops) else data.real_train.crops[:512]
+    check = data.val_videos.crops if len(data.val_videos.crops) else data.real_train.center(cfg.size).crops[:512]
     diff = parity(model, onnx_path, check)
     log(f"ONNX parity on {len(check)} crops: max |logit diff| = {diff:.2e}")
     if diff > PARITY_TOL:
@@ -172,15 +184,18 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
     history = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     card = ModelCard(
         name=cfg.name, version=cfg.version, onnx_file=onnx_path.name, sha256=sha256_file(onnx_path),
-        architecture=f"{cfg.net} (plain-torch ResNet-style CNN, mimica.train.net), trained from scratch",
+        architecture=describe_architecture(cfg),
         parameters=sum(p.numel() for p in model.parameters()),
-        input=InputSpec(size=cfg.crop_size), align=AlignSpec(size=cfg.crop_size, margin=cfg.crop_margin),
+        input=InputSpec(size=cfg.size), align=AlignSpec(size=cfg.size, margin=round(cfg.input_margin, 4)),
         calibration=cal, thresholds=thresholds, aggregation=(AGGREGATION_RULE or "").strip(),
         training={
             "recipe": "self-blended images (Shiohara and Yamasaki, CVPR 2022) from real faces"
                       + (", plus labelled fakes" if cfg.use_labelled_fakes or cfg.forged else ", no real deepfakes"),
             "config": cfg.model_dump(mode="json"),
+            "init_weights": WEIGHTS[cfg.pretrained].card_record() if cfg.pretrained else None,
             "best_epoch": ck["epoch"],
+            "epoch_selection": "the last epoch (the validation split chose nothing; it calibrates and reports)"
+                               if cfg.select_on == "last" else "the epoch with the best validation video AUC",
             "history": history,
             "onnx_parity_max_abs_logit_diff": diff,
             "data": [
@@ -199,9 +214,11 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
         intended_use="Flagging faces in images and videos that may have been manipulated (face swap, "
                      "reenactment), as one piece of evidence for a person who checks it, not as proof.",
         limitations=[
-            "Trained from scratch on a CPU in under two hours; far smaller than the published detectors.",
-            "Validation numbers come from a small split (about 50 videos) that also chose the epoch and the "
-            "thresholds, so they are optimistic; see docs/benchmarks.md.",
+            f"Trained on a CPU for {history[-1]['minutes'] if history else 0:.0f} minutes at {cfg.size} px; the "
+            "published detectors train for days on GPUs at 380 px.",
+            "Validation numbers come from a small split (about 50 videos) that also set the calibration and the "
+            "thresholds, so the accuracies at the thresholds are optimistic (AUC does not depend on them)"
+            + ("" if cfg.select_on == "last" else "; the same split chose the epoch") + "; see docs/benchmarks.md.",
             "Not tested on fully generated faces (GAN, diffusion), on heavy filters or on very small faces.",
             "Heavy compression (FF++ c40 and social-media re-encodes) erases much of what it looks for.",
         ],

@@ -130,7 +130,10 @@ def _shipped_state(cfg: TrainConfig, model: torch.nn.Module) -> dict[str, torch.
     if card.training.get("config", {}).get("net") != cfg.net:
         raise MimicaError(f"{card_path}: the shipped model is a {card.training.get('config', {}).get('net')}, "
                           f"not a {cfg.net}; cannot resume from it")
-    return state_dict_from_onnx(card_path.with_name(card.onnx_file), model)
+    try:
+        return state_dict_from_onnx(card_path.with_name(card.onnx_file), model)
+    except KeyError as err:
+        raise MimicaError(str(err.args[0])) from err
 
 
 def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:

@@ -1,0 +1,95 @@
+"""The training loop on a tiny real-face folder: checkpoints inside an epoch, resume from the step it held,
+and a run seeded from a shipped model's ONNX file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from tests import facemedia
+
+torch = pytest.importorskip("torch", reason="training needs torch (pip install torch==2.13.0)")
+pytest.importorskip("onnx", reason="ONNX export needs onnx (the [train] extra)")
+
+from mimica.train import loop  # noqa: E402
+from mimica.train.config import TrainConfig  # noqa: E402
+
+
+class Killed(Exception):
+    """Stands for the process dying right after a checkpoint reached the disk."""
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("faces")
+    img = np.asarray(Image.open(facemedia.write_face_image(d / "base.png")))
+    (d / "base.png").unlink()
+    for i in range(12):  # shifted and mirrored copies: twelve "photos" of real faces
+        shifted = np.roll(img, (i * 7, i * 5), axis=(0, 1))
+        Image.fromarray(shifted[:, ::-1] if i % 2 else shifted).save(d / f"{i:02d}.png")
+    return d
+
+
+def config(faces: Path, out: Path, **kw: object) -> TrainConfig:
+    base: dict = dict(name="tiny", net="artifactnet-xs", real_faces=[str(faces)], cache_dir=str(out.parent / "cache"),
+                      out_dir=str(out), crop_size=72, crop_margin=1.4625, input_size=64, epochs=1, batch_size=2,
+                      threads=1, loader_workers=0, checkpoint_minutes=0.0, select_on="last", max_minutes=5)
+    return TrainConfig(**(base | kw))
+
+
+def test_an_interrupted_epoch_resumes_at_its_step(faces: Path, tmp_path: Path, monkeypatch) -> None:
+    cfg = config(faces, tmp_path / "run")
+    real_save = loop._save
+
+    def save_then_die(obj: dict, path: Path) -> None:
+        real_save(obj, path)
+        if obj.get("epoch_step") == 3 and not obj.get("epoch_done"):
+            raise Killed
+
+    monkeypatch.setattr(loop, "_save", save_then_die)
+    with pytest.raises(Killed):
+        loop.train(cfg, log=lambda _: None)
+    ck = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert (ck["epoch"], ck["epoch_step"], ck["epoch_done"]) == (0, 3, False)
+    assert not (tmp_path / "run" / "log.jsonl").exists()  # the epoch never finished
+
+    monkeypatch.setattr(loop, "_save", real_save)
+    lines: list[str] = []
+    loop.train(cfg, log=lines.append)
+    assert any("resumed at epoch 0 step 3" in line for line in lines), lines
+    records = [json.loads(x) for x in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    steps = len(list((faces).glob("*.png"))) // cfg.batch_size
+    assert [r["epoch"] for r in records] == [0] and records[0]["steps"] == steps
+    ck = torch.load(tmp_path / "run" / "last.pt", weights_only=False)
+    assert ck["epoch_done"] and ck["step"] == steps  # 3 before the kill + the rest after, none twice
+    lines.clear()
+    loop.train(cfg, log=lines.append)  # nothing left to do
+    assert len((tmp_path / "run" / "log.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_run_without_checkpoint_starts_from_the_shipped_model(faces: Path, tmp_path: Path) -> None:
+    from mimica.train.data import build_data
+    from mimica.train.export import finish
+
+    first = config(faces, tmp_path / "first")
+    loop.train(first, log=lambda _: None)
+    card = finish(first, build_data(first), log=lambda _: None)
+    trained = torch.load(tmp_path / "first" / "best.pt", weights_only=False)["model"]
+
+    second = config(faces, tmp_path / "second", resume_from_shipped=str(card))
+    state = loop._shipped_state(second, loop.build_model(second, log=lambda _: None))
+    for key, value in trained.items():
+        if not key.endswith("num_batches_tracked"):
+            torch.testing.assert_close(state[key], value, msg=key)
+    lines: list[str] = []
+    loop.train(second, log=lines.append)
+    assert any("starting from the shipped weights" in line for line in lines)
+
+    wrong = config(faces, tmp_path / "third", net="artifactnet-s", resume_from_shipped=str(card))
+    from mimica.errors import MimicaError
+
+    with pytest.raises(MimicaError, match="artifactnet-xs, not a artifactnet-s"):
+        loop.train(wrong, log=lambda _: None)
