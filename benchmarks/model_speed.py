@@ -1,6 +1,6 @@
 """Per-crop latency and size of the shipped detector on onnxruntime (target: <= 15 ms per crop, <= 30 MB).
 
-    python benchmarks/model_speed.py [--model mimica-sbi-v1] [--threads 2]
+    python benchmarks/model_speed.py [--model NAME] [--threads 2]
 
 Batch 1 is the worst case (one face per frame); batch 32 is what a 32-frame video with one face costs.
 """
@@ -14,11 +14,12 @@ import time
 import numpy as np
 
 from mimica.models import load_model
+from mimica.models.registry import DEFAULT_MODEL
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--model", default="mimica-sbi-v1")
+    ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=50)
     args = ap.parse_args()

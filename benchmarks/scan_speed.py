@@ -1,6 +1,6 @@
 """Scan speed against the decode floor, per video of ../shared/data, measured side by side in one run.
 
-    python benchmarks/scan_speed.py [--limit N] [--frames 32] [--clip 10]
+    python benchmarks/scan_speed.py [--limit N] [--frames 32] [--clip 10] [--model NAME_OR_CARD ...]
 
 For each video: the time `ffmpeg -threads 2 -i X -f null -` needs to decode it (the floor), the time of
 `Scanner.scan` (warm: model and detector loaded once), their ratio and the stage breakdown. With --clip S, each
@@ -21,6 +21,7 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
+from mimica.models.registry import DEFAULT_MODEL
 from mimica.scan import Scanner
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -47,15 +48,18 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=32)
     ap.add_argument("--clip", type=float, default=0, help="cut each video to its first S seconds")
     ap.add_argument("--select", default="", help="only paths containing this text")
+    ap.add_argument("--model", action="append", default=[],
+                    help="model name or card path; give it twice to compare two models on the same files")
     args = ap.parse_args()
     rows = list(csv.DictReader((SHARED / "manifest.csv").open()))
     rows = [r for r in rows if args.select in r["path"]]
     rows = sorted(rows, key=lambda r: (int(r["height"]), r["path"]), reverse=True)
     if args.limit:
         rows = rows[: args.limit]
-    scanner = Scanner(frames=args.frames, provenance=True)
-    scanner.scan(SHARED / rows[0]["path"])  # warm-up: first inference allocates
-    print(f"{'video':60s} {'res':>9s} {'dur':>5s} {'floor':>6s} {'scan':>6s} {'ratio':>6s}  stages (s)")
+    scanners = {m: Scanner(model=m, frames=args.frames, provenance=True) for m in args.model or [DEFAULT_MODEL]}
+    for scanner in scanners.values():
+        scanner.scan(SHARED / rows[0]["path"])  # warm-up: first inference allocates
+    print(f"{'video':50s} {'model':>14s} {'res':>9s} {'dur':>5s} {'floor':>6s} {'scan':>6s} {'ratio':>6s}  stages (s)")
     ratios: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         for r in rows:
@@ -63,18 +67,19 @@ def main() -> None:
             if args.clip:
                 path = clip(path, args.clip, Path(tmp))
             floor = decode_floor(path)
-            t = time.perf_counter()
-            res = scanner.scan(path)
-            took = time.perf_counter() - t
-            dur = res.media.duration_s or 0
-            key = f"{res.media.height}p"
-            ratios.setdefault(key, []).append(took / floor)
-            stages = " ".join(f"{k}={v:.2f}" for k, v in res.timings_s.items() if k != "total")
-            print(
-                f"{r['path'][-60:]:60s} {res.media.width}x{res.media.height:<4d} {dur:5.1f} {floor:6.2f} "
-                f"{took:6.2f} {took / floor:6.2f}  {stages}",
-                flush=True,
-            )
+            for name, scanner in scanners.items():  # side by side: the same file, the same minute
+                t = time.perf_counter()
+                res = scanner.scan(path)
+                took = time.perf_counter() - t
+                dur = res.media.duration_s or 0
+                key = f"{res.media.height}p {Path(name).stem}"
+                ratios.setdefault(key, []).append(took / floor)
+                stages = " ".join(f"{k}={v:.2f}" for k, v in res.timings_s.items() if k != "total")
+                print(
+                    f"{r['path'][-50:]:50s} {Path(name).stem[-14:]:>14s} {res.media.width}x{res.media.height:<4d} "
+                    f"{dur:5.1f} {floor:6.2f} {took:6.2f} {took / floor:6.2f}  {stages}",
+                    flush=True,
+                )
     for key, vals in sorted(ratios.items()):
         print(f"{key}: {len(vals)} videos, scan/floor median {statistics.median(vals):.2f}, max {max(vals):.2f}")
 

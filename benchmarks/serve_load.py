@@ -29,6 +29,8 @@ from pathlib import Path
 
 import httpx
 
+from mimica.models.registry import DEFAULT_MODEL
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -232,7 +234,7 @@ def main() -> None:
     ap.add_argument("--clip", type=float, default=5.0, help="seconds of each clip")
     ap.add_argument("--workers", type=int, default=1, help="scan workers of the started server")
     ap.add_argument("--frames", type=int, default=32)
-    ap.add_argument("--model", default="mimica-sbi-v1")
+    ap.add_argument("--model", default=DEFAULT_MODEL)
     ap.add_argument("--timeout", type=float, default=900.0, help="seconds an upload may take to its verdict")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:

@@ -15,6 +15,7 @@ import typer
 from rich.console import Console
 
 from mimica.errors import MimicaError
+from mimica.models.registry import DEFAULT_MODEL
 
 app = typer.Typer(
     name="mimica", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
@@ -41,7 +42,7 @@ def scan(
     frames: Annotated[int, typer.Option(min=1, help="Frames sampled evenly over each video.")] = 32,
     threshold: Annotated[float | None, typer.Option(
         min=0, max=1, help="One decision threshold instead of the model's real/fake pair.")] = None,
-    model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = "mimica-sbi-v1",
+    model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = DEFAULT_MODEL,
     report: Annotated[Path | None, typer.Option(help="Write an HTML report (one file: the first scanned).")] = None,
     no_provenance: Annotated[bool, typer.Option("--no-provenance", help="Skip watermark/C2PA checks.")] = False,
 ) -> None:

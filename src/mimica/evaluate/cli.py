@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from mimica.evaluate.errors import EvaluationError
+from mimica.models.registry import DEFAULT_MODEL
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -74,7 +75,7 @@ def register(app: typer.Typer) -> None:
     def evaluate(
         dataset: Annotated[Path, typer.Argument(
             help="Dataset folder: FaceForensics++, Celeb-DF, DFDC, a real/ + fake/ tree.")],
-        model: Annotated[str, typer.Option(help="Model name or model card path.")] = "mimica-sbi-v1",
+        model: Annotated[str, typer.Option(help="Model name or model card path.")] = DEFAULT_MODEL,
         frames: Annotated[int, typer.Option(min=1, help="Frames sampled per video (32 in papers).")] = 32,
         split: Annotated[Split, typer.Option(
             help="val: identity-disjoint validation split; test: the dataset's official test list; all.")

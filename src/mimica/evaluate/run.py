@@ -17,9 +17,9 @@ from mimica.errors import MimicaError
 from mimica.evaluate.errors import EvaluationError
 from mimica.evaluate.metrics import N_BOOT
 from mimica.evaluate.report import EvalReport, VideoRecord, evaluate_records
+from mimica.models.registry import DEFAULT_MODEL
 from mimica.scan.result import ScanResult, Track
 
-DEFAULT_MODEL = "mimica-sbi-v1"
 Progress = Callable[[str, int, int], None]
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 
 from mimica.errors import MimicaError
+from mimica.models.registry import DEFAULT_MODEL
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -36,7 +37,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to bind; anything but localhost exposes it.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="TCP port.")] = 8000,
     data_dir: DataDir = None,
-    model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = "mimica-sbi-v1",
+    model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = DEFAULT_MODEL,
     workers: Annotated[int, typer.Option(min=1, max=16, help="Scans at once; each uses about 2 cores.")] = 1,
     frames: Annotated[int, typer.Option(min=1, help="Frames sampled per video.")] = 32,
     max_upload_mb: Annotated[float, typer.Option(min=0.001, help="Largest upload, MB.")] = 500,
