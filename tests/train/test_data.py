@@ -73,3 +73,21 @@ def test_learning_rate_warms_up_then_anneals(progress: float, expected: float) -
     opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
     assert set_lr(opt, 2.0, progress) == pytest.approx(2.0 * expected, abs=1e-9)
     assert opt.param_groups[0]["lr"] == pytest.approx(2.0 * expected, abs=1e-9)
+
+
+def test_pairs_come_from_video_faces_as_often_as_asked(face_crop: tuple[np.ndarray, np.ndarray]) -> None:
+    """p_video_real = 1: every pair's real side is a video face (here: the crop inverted, so it is recognisable
+    after the window and degradations), and the network input is cut to `size`."""
+    photos = crop_set(face_crop, 8)
+    videos = crop_set(face_crop, 2)
+    videos.crops = 255 - videos.crops
+    for p, expected in ((0.0, 0), (1.0, 8)):
+        ds = PairDataset(photos, seed=0, video_reals=videos, size=112, p_video_real=p)
+        from_video = 0
+        for i in range(8):
+            x, _ = ds[i]
+            assert x.shape == (2, 3, 112, 112)
+            centre = x[0, :, 40:72, 40:72].float().mean().item()
+            photo_centre = float(photos.crops[0, 48:80, 48:80].mean())
+            from_video += abs(centre - (255 - photo_centre)) < abs(centre - photo_centre)
+        assert from_video == expected

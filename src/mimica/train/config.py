@@ -34,6 +34,7 @@ class TrainConfig(BaseModel):
     threads: int = 2
     init_from: str = ""  # a checkpoint (best.pt) to start from, e.g. to fine-tune with labelled fakes
     p_labelled: float = 0.5  # share of pairs whose fake is a labelled fake (when there are any)
+    p_video_real: float = 0.0  # share of pairs made from a training video's real face instead of the i-th real
     crop_size: int = 128  # side of the cached crops (at crop_margin)
     crop_margin: float = 1.3
     input_size: int = 0  # side the network sees, the centre of the cached crop (0: crop_size); the rest of the

@@ -97,16 +97,20 @@ def build_data(cfg: TrainConfig, progress=None) -> TrainData:  # type: ignore[no
 class PairDataset(torch.utils.data.Dataset):
     """Item i: (real face i, a fake) as uint8 (2, 3, s, s) and labels (0, 1). The fake is a self-blended
     version of face i, or with probability `p_labelled` a labelled fake paired with a real face cut from a
-    video (not a photo: the pair must differ only by the manipulation, not by photo-versus-video). Both sides
-    get the same kinds of degradation and flips."""
+    video (not a photo: the pair must differ only by the manipulation, not by photo-versus-video). With
+    probability `p_video_real` face i is swapped for a random face cut from a training video before blending:
+    video frames are few beside the photos, and the scan sees video frames. Both sides get the same kinds of
+    degradation and flips."""
 
     def __init__(self, reals: CropSet, fakes: CropSet | None = None, p_labelled: float = 0.5, seed: int = 0,
-                 video_reals: CropSet | None = None, size: int | None = None, aug: FormatAugment = DEFAULT_AUG):
+                 video_reals: CropSet | None = None, size: int | None = None, aug: FormatAugment = DEFAULT_AUG,
+                 p_video_real: float = 0.0):
         self.reals = reals
         usable = fakes is not None and len(fakes.crops) and video_reals is not None and len(video_reals.crops)
         self.fakes = fakes if usable else None
         self.video_reals = video_reals
         self.p_labelled = p_labelled
+        self.p_video_real = p_video_real if video_reals is not None and len(video_reals.crops) else 0.0
         self.seed = seed
         self.epoch = 0
         self.size = size or reals.crops.shape[1]
@@ -121,6 +125,10 @@ class PairDataset(torch.utils.data.Dataset):
         if self.fakes is not None and self.video_reals is not None and rng.random() < self.p_labelled:
             fake = self.fakes.crops[rng.integers(len(self.fakes.crops))]
             real = self.video_reals.crops[rng.integers(len(self.video_reals.crops))]
+        elif self.p_video_real and self.video_reals is not None and rng.random() < self.p_video_real:
+            j = rng.integers(len(self.video_reals.crops))
+            real = self.video_reals.crops[j]
+            fake, _ = self_blend(real, self.video_reals.mesh[j].astype(np.float32), rng)
         else:
             fake, _ = self_blend(real, self.reals.mesh[i].astype(np.float32), rng)
         out = []

@@ -169,7 +169,7 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     ds = PairDataset(data.real_train, data.fake_train, p_labelled=cfg.p_labelled, seed=cfg.seed,
-                     video_reals=data.real_video_train, size=cfg.size)
+                     video_reals=data.real_video_train, size=cfg.size, p_video_real=cfg.p_video_real)
     steps_per_epoch = len(ds) // cfg.batch_size
     total_steps = cfg.epochs * steps_per_epoch
     start_epoch, start_step, best, best_epoch, spent, global_step = 0, 0, -1.0, -1, 0.0, 0
