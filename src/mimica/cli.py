@@ -23,6 +23,8 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+#: verdicts that are the model's judgement: the line states the model's measured reliability beside them
+CLASSIFIED = ("fake", "real", "uncertain")
 VERDICT_STYLE = {"fake": "bold red", "real": "green", "uncertain": "yellow", "no-face": "dim", "error": "red"}
 
 
@@ -95,11 +97,14 @@ def _emit_error(path: Path, message: str, json_out: bool) -> None:
 
 
 def _print_human(result) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
     from rich.table import Table
 
     style = VERDICT_STYLE.get(result.verdict, "")
     p = "" if result.probability is None else f" {result.probability:.2f}"
-    out.print(f"[{style}]{result.verdict.upper()}{p}[/]  {result.path}  [dim]{result.reason}[/]")
+    trust = f"  [dim]model {escape(result.reliability.text())}[/]" if result.verdict in CLASSIFIED else ""
+    out.print(f"[{style}]{result.verdict_text.upper()}{p}[/]  {escape(result.path)}  [dim]{escape(result.reason)}[/]"
+              f"{trust}")
     if result.frames.failed:
         out.print(f"  [yellow]{result.frames.failed} frame(s) or packet(s) could not be decoded[/]: the file is "
                   "damaged; the verdict rests on the frames that decoded")
@@ -108,13 +113,13 @@ def _print_human(result) -> None:  # type: ignore[no-untyped-def]
         out.print("  [bold red]mimica watermark found[/]: this file was made by a face-swap tool")
     if len(result.tracks) > 0:
         t = Table(box=None, pad_edge=False, show_edge=False)
-        for col in ("track", "verdict", "p(fake)", "faces", "from s", "to s", "max p"):
-            t.add_column(col, justify="right" if col not in ("verdict",) else "left")
+        for col in ("track", "verdict", "p(fake)", "faces", "from s", "to s", "max p", "counted"):
+            t.add_column(col, justify="left" if col in ("verdict", "counted") else "right")
         for tr in result.tracks:
             ps = [d.probability for d in tr.detections]
-            t.add_row(str(tr.id), f"[{VERDICT_STYLE.get(tr.verdict, '')}]{tr.verdict}[/]", f"{tr.probability:.2f}",
+            t.add_row(str(tr.id), f"[{VERDICT_STYLE.get(tr.verdict, '')}]{tr.verdict_text}[/]", f"{tr.probability:.2f}",
                       str(len(tr.detections)), f"{tr.detections[0].time_s:.1f}", f"{tr.detections[-1].time_s:.1f}",
-                      f"{max(ps):.2f}")
+                      f"{max(ps):.2f}", "yes" if tr.counted else "[dim]no: seen too briefly[/]")
         out.print(t)
 
 

@@ -29,13 +29,17 @@ from mimica.scan.result import ScanResult, Track
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-#: what each verdict means, in the banner
-HEADLINES = {
-    "fake": ("FAKE", "A face in this file is likely manipulated."),
-    "real": ("REAL", "No sign of manipulation was found in the faces."),
-    "uncertain": ("UNCERTAIN", "The faces score between the model's real and fake thresholds."),
-    "no-face": ("NO FACE", "No face was found in the sampled frames, so nothing could be judged."),
-    "error": ("ERROR", "The file could not be scanned."),
+#: what each verdict, in the words people read (`ScanResult.verdict_text`), means in the banner
+MEANINGS = {
+    "fake": "A face in this file is likely manipulated.",
+    "leans fake": "A face scored above the model's fake threshold, but this model's measured reliability is weak: "
+                  "treat it as a lead to check, not as a finding.",
+    "real": "No sign of manipulation was found in the faces.",
+    "leans real": "The faces scored below the model's real threshold, but this model's measured reliability is "
+                  "weak: this does not show that the file is genuine.",
+    "uncertain": "The faces score between the model's real and fake thresholds.",
+    "no face": "No face was found in the sampled frames, so nothing could be judged.",
+    "error": "The file could not be scanned.",
 }
 
 
@@ -79,14 +83,18 @@ def render_report(
         n_heat = min(heat_faces, heat_budget, len(crops))
         heat_budget -= n_heat
         tracks.append(_track_view(track, result, evidence, crops, n_heat, max_faces))
-    headline, meaning = HEADLINES.get(result.verdict, (result.verdict.upper(), ""))
     wm = result.provenance.get("watermark") or {}
+    headline = result.verdict_text.upper()
+    meaning = MEANINGS.get(result.verdict_text, "")
+    if wm.get("detected"):
+        meaning = "This file carries proof of synthesis: the verdict does not rest on the model."
     context = {
         "r": result,
         "title": title or Path(result.path).name or result.path,
         "headline": headline,
         "meaning": meaning,
         "watermark_found": bool(wm.get("detected")),
+        "judged": result.verdict in ("fake", "real", "uncertain"),
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "tracks": tracks,
         "hidden_tracks": len(result.tracks) - len(shown),

@@ -20,7 +20,7 @@ from mimica.faces import FaceDetector, IoUTracker, create_detector
 from mimica.media import DecodeStats, MediaInfo, find_media, probe, sample_frames
 from mimica.media.prefetch import prefetch
 from mimica.models import DEFAULT_MODEL, Classifier, load_model
-from mimica.scan.aggregate import file_probability, track_probability, verdict_of
+from mimica.scan.aggregate import file_probability, main_tracks, track_probability, verdict_of
 from mimica.scan.result import Detection, FrameCounts, MediaFacts, ModelRef, ScanResult, Track, Verdict
 
 #: progress(stage, done, total): stages are "frames" (total = frames to sample) and "done"
@@ -69,6 +69,8 @@ class Scanner:
         self.frames = frames
         card = self.classifier.card.thresholds
         self.thresholds = (threshold, threshold) if threshold is not None else (card.real, card.fake)
+        #: read from whichever card is loaded: the words of every verdict depend on it
+        self.reliability = self.classifier.card.reliability()
         self.provenance = provenance
 
     def scan(self, path: str | Path, progress: Progress | None = None) -> ScanResult:
@@ -156,7 +158,11 @@ class Scanner:
         del frames_seen
 
         prob, top = file_probability(tracks, info.kind == "video")
+        counted = {t.id for t in main_tracks(tracks, info.kind == "video")}
+        for tr in tracks:
+            tr.counted = tr.id in counted
         verdict: Verdict
+        words = ""  # derived from the verdict and the reliability unless provenance proves synthesis
         if prob is None or top is None:
             verdict, reason = "no-face", "no face was found in the sampled frames"
         else:
@@ -169,14 +175,16 @@ class Scanner:
             # view stays in the reason and the tracks
             mark = WATERMARK_REASON + (", mirrored after marking" if watermark.get("mirrored") else "")
             verdict, reason = "fake", mark + (f"; classifier: {reason}" if prob is not None else "")
+            words = "fake"  # proof of synthesis, not a model judgement: no "leans"
             prob = max(prob or 0.0, float(watermark.get("confidence", 1.0)))
         timings["total"] = time.perf_counter() - t_start
         result = ScanResult(
-            path=str(p), verdict=verdict, probability=prob, reason=reason,
+            path=str(p), verdict=verdict, verdict_text=words, probability=prob, reason=reason,
             thresholds={"real": real_t, "fake": fake_t},
             frames=FrameCounts(sampled=stats.sampled, decoded=stats.decoded, failed=stats.failed),
             tracks=tracks, provenance=provenance,
             model=ModelRef(name=self.classifier.card.name, version=self.classifier.card.version),
+            reliability=self.reliability,
             media=MediaFacts(kind=info.kind, container=info.container, codec=info.codec, width=info.width,
                              height=info.height, duration_s=info.duration_s, fps=info.fps),
             timings_s={k: round(v, 4) for k, v in timings.items()},
