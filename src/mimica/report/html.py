@@ -22,7 +22,7 @@ from numpy.typing import NDArray
 
 from mimica.atomic import write_atomic
 from mimica.errors import MimicaError
-from mimica.report import plots
+from mimica.report import plots, words
 from mimica.report.occlusion import GRID, occlusion_maps, overlay
 from mimica.scan.pipeline import Evidence
 from mimica.scan.result import ScanResult, Track
@@ -204,12 +204,16 @@ def _provenance(prov: dict[str, Any]) -> dict[str, Any]:
     wm = prov.get("watermark") or {}
     c2pa = prov.get("c2pa") or {}
     known = {"watermark", "c2pa", "digital_source_type"}
+    line, small = words.watermark_words(wm)
     return {
         "checked": bool(prov),
         "watermark": wm,
+        "watermark_line": line,
+        "watermark_small": small,
         "c2pa": c2pa,
+        "c2pa_line": words.c2pa_words(c2pa),
         "assertions": [a if isinstance(a, str) else json.dumps(a, default=str) for a in c2pa.get("assertions", [])],
-        "dst": prov.get("digital_source_type"),
+        "dst": words.source_type_words(prov.get("digital_source_type")),
         "other": {k: json.dumps(v, default=str) for k, v in prov.items() if k not in known},
     }
 
@@ -218,14 +222,7 @@ def _card(evidence: Evidence | None) -> dict[str, Any] | None:
     if evidence is None:
         return None
     c = evidence.classifier.card
-    metrics = {k: (f"{v:.3f}" if isinstance(v, float) else json.dumps(v, default=str) if isinstance(v, dict | list)
-                   else str(v)) for k, v in c.metrics.items()}
-    return {
-        "c": c,
-        "recipe": str(c.training.get("recipe", "")),
-        "data": c.training.get("data") or c.training.get("datasets"),
-        "metrics": metrics,
-    }
+    return {"c": c, "rows": words.model_rows(c), "raw": c.model_dump_json(indent=2)}
 
 
 def _script_json(data: Any) -> str:
