@@ -70,8 +70,11 @@ def test_video_report_is_self_contained_and_complete(video_scan, tmp_path):
     assert f'data-verdict="{result.verdict}"' in html
     assert len(re.findall(r'<section class="track"', html)) == len(result.tracks)
     assert "against video time, with the real and fake thresholds" in html
-    n_heat = len(re.findall(r'alt="occlusion map of the face', html))
+    n_heat = len(re.findall(r'alt="evidence map of the face', html))
     assert 1 <= n_heat <= 3 * len(result.tracks)
+    # each map comes with a colour scale and one plain sentence of what it shows
+    assert 'class="scale"' in html and "strongest in this face" in html
+    assert len(re.findall(r'<span class="sentence">(No part of the face|The strongest evidence)', html)) == n_heat
     assert html.count('alt="face at ') == sum(len(t.detections) for t in result.tracks)
     for fact in ("h264", f"{result.media.width} x {result.media.height}", f"{result.frames.decoded} decoded"):
         assert fact in html
@@ -86,17 +89,17 @@ def test_image_report_has_a_bar_not_a_timeline(image_scan):
     html = render_report(result, evidence, heat_faces=1)
     assert "against video time" not in html
     assert "against the thresholds" in html
-    assert html.count('alt="occlusion map of the face') == min(1, len(result.tracks))
+    assert html.count('alt="evidence map of the face') == min(1, len(result.tracks))
 
 
 def test_heatmap_budget_and_options(video_scan):
     result, evidence = video_scan
     html = render_report(result, evidence, heat_faces=2, max_faces=3, title="my clip.mp4")
-    assert html.count('alt="occlusion map of the face') <= 2
+    assert html.count('alt="evidence map of the face') <= 2
     assert html.count('alt="face at ') <= 3 * len(result.tracks)
     assert "my clip.mp4" in html
     none = render_report(result, evidence, max_heat=0)
-    assert 'alt="occlusion map' not in none
+    assert 'alt="evidence map' not in none
 
 
 @pytest.mark.parametrize("result", [

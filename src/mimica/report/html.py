@@ -23,7 +23,7 @@ from numpy.typing import NDArray
 from mimica.atomic import write_atomic
 from mimica.errors import MimicaError
 from mimica.report import plots, words
-from mimica.report.occlusion import GRID, occlusion_maps, overlay
+from mimica.report.occlusion import PATCH, evidence_maps, face_mask, overlay
 from mimica.scan.pipeline import Evidence
 from mimica.scan.result import ScanResult, Track
 
@@ -70,7 +70,7 @@ def render_report(
 ) -> str:
     """The report as an HTML string.
 
-    heat_faces: occlusion heatmaps per track, for its most suspicious faces (each costs 65 model runs);
+    heat_faces: evidence heatmaps per track, for its most suspicious faces (each costs about 100-150 model runs);
     max_heat: heatmaps in the whole report; max_tracks: face tracks shown (the most suspicious first when
     there are more); max_faces: face thumbnails per track (evenly picked when there are more);
     title: the file name shown (default: the name in result.path).
@@ -101,7 +101,7 @@ def render_report(
         "facts": _facts(result),
         "provenance": _provenance(result.provenance),
         "card": _card(evidence),
-        "grid": GRID,
+        "patch_px": round(PATCH * (evidence.classifier.recipe.size if evidence is not None else 128)),
         "json_script": _script_json(result.model_dump(mode="json")),
         "json_pretty": json.dumps(result.model_dump(mode="json"), indent=2),
     }
@@ -131,11 +131,15 @@ def _track_view(track: Track, result: ScanResult, evidence: Evidence | None, cro
     if n_heat and evidence is not None:
         top = sorted(np.argsort([-d.probability for d in dets], kind="stable")[:n_heat].tolist(),
                      key=lambda i: dets[i].time_s)
+        marks = evidence.landmarks.get(track.id, [])
         stack = np.stack([crops[i] for i in top])
-        maps = occlusion_maps(evidence.classifier, stack)
-        for i, m in zip(top, maps, strict=True):
-            heat.append({"src": _jpeg_uri(overlay(crops[i], m)), "plain": _jpeg_uri(crops[i]),
+        masks = np.stack([face_mask(marks[i] if i < len(marks) else np.zeros((0, 2), np.float32), stack.shape[1])
+                          for i in top])
+        maps = evidence_maps(evidence.classifier, stack, masks)
+        for i, m, mask in zip(top, maps, masks, strict=True):
+            heat.append({"src": _jpeg_uri(overlay(crops[i], m, mask=mask), quality=90), "plain": _jpeg_uri(crops[i]),
                          "time": dets[i].time_s, "p": dets[i].probability,
+                         "sentence": words.evidence_sentence(m, marks[i] if i < len(marks) else None),
                          "without": _without(dets[i].probability, float(m.max()))})
     is_video = result.media.kind == "video" and len(dets) > 1
     plot = (plots.timeline_png(track, thr, result.media.duration_s) if is_video
@@ -150,7 +154,7 @@ def _track_view(track: Track, result: ScanResult, evidence: Evidence | None, cro
 
 
 def _without(p: float, drop: float) -> float | None:
-    """The face's probability with its most telling patch hidden (None when no patch lowered it)."""
+    """About the face's probability with its most telling area hidden (None when hiding nothing lowered it)."""
     if drop <= 0:
         return None
     z = np.log(max(p, 1e-6) / max(1 - p, 1e-6)) - drop

@@ -11,6 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
+from mimica.faces.landmarks import (
+    BROWS_UPPER,
+    CHIN,
+    FACE_OVAL,
+    LEFT_EYE_CORNERS,
+    MOUTH_LEFT,
+    MOUTH_RIGHT,
+    NOSE_TIP,
+    RIGHT_EYE_CORNERS,
+)
 from mimica.models.card import ModelCard
 from mimica.models.reliability import MeasuredAUC, measured_sets, subsets
 
@@ -98,3 +111,50 @@ def model_rows(card: ModelCard) -> list[tuple[str, str]]:
     rows.append(("Thresholds", f"fake at p >= {t.fake:.2f}, real below {t.real:.2f}, uncertain between"
                  + (f" ({t.rule})" if t.rule else "")))
     return rows
+
+
+#: how close (fraction of the crop side) the peak must be to a feature, or to the outline, to be named after it
+NEAR_FEATURE = 0.12
+NEAR_OUTLINE = 0.06
+
+
+def evidence_place(heat: NDArray[np.float32], landmarks: NDArray[np.float32] | None) -> str | None:
+    """Where in the face the strongest evidence of a heatmap sits, named from the crop's landmarks ("around the
+    mouth", "along the outline of the face", ...); None when no part of the face raised the score or the
+    landmarks are missing."""
+    import cv2
+
+    h = np.asarray(heat, np.float32)
+    if h.size == 0 or float(h.max()) <= 0:
+        return None
+    pts = None if landmarks is None else np.asarray(landmarks, np.float32)
+    if pts is None or pts.ndim != 2 or pts.shape[0] <= max(FACE_OVAL) or not np.any(pts):
+        return None
+    size = float(max(h.shape))
+    y, x = np.unravel_index(int(np.argmax(h)), h.shape)
+    peak = np.array([x, y], np.float32)
+    outline = pts[list(FACE_OVAL)].reshape(-1, 1, 2)
+    if abs(cv2.pointPolygonTest(outline, (float(x), float(y)), True)) < NEAR_OUTLINE * size:
+        return "along the outline of the face, where a swapped face would be blended in"
+    features = {
+        "around the subject's right eye": pts[list(RIGHT_EYE_CORNERS)].mean(0),
+        "around the subject's left eye": pts[list(LEFT_EYE_CORNERS)].mean(0),
+        "on the nose": pts[NOSE_TIP],
+        "around the mouth": pts[[MOUTH_RIGHT, MOUTH_LEFT]].mean(0),
+    }
+    name, centre = min(features.items(), key=lambda kv: float(np.linalg.norm(kv[1] - peak)))
+    if float(np.linalg.norm(centre - peak)) < NEAR_FEATURE * size:
+        return name
+    if y < pts[list(BROWS_UPPER)][:, 1].mean():
+        return "on the forehead"
+    if y > (features["around the mouth"][1] + pts[CHIN][1]) / 2:
+        return "on the chin"
+    return "on the subject's right cheek" if x < pts[NOSE_TIP][0] else "on the subject's left cheek"
+
+
+def evidence_sentence(heat: NDArray[np.float32], landmarks: NDArray[np.float32] | None) -> str:
+    """One plain sentence under a heatmap."""
+    if float(np.max(heat, initial=0.0)) <= 0:
+        return "No part of the face raised the score: hiding any of it did not lower the score."
+    place = evidence_place(heat, landmarks)
+    return f"The strongest evidence sits {place}." if place else "The strongest evidence is the brightest area."

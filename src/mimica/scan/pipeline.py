@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from mimica.align import crop_faces
+from mimica.align import crop_faces, transform_points
 from mimica.errors import MimicaError
 from mimica.faces import FaceDetector, IoUTracker, create_detector
 from mimica.media import DecodeStats, MediaInfo, find_media, probe, sample_frames
@@ -34,12 +34,14 @@ WATERMARK_REASON = "carries mimica's synthetic-media watermark (made by a face-s
 
 @dataclass
 class Evidence:
-    """What a report needs beyond the JSON: the aligned crops, per track in the order of its detections,
-    small copies of the sampled frames, and the classifier that scored them."""
+    """What a report needs beyond the JSON: the aligned crops, per track in the order of its detections, with
+    their dense landmarks in crop pixels (the face outline for heatmaps), small copies of the sampled frames,
+    and the classifier that scored them."""
 
     classifier: Classifier
     media: MediaInfo | None = None
     crops: dict[int, list[NDArray[np.uint8]]] = field(default_factory=dict)
+    landmarks: dict[int, list[NDArray[np.float32]]] = field(default_factory=dict)
     thumbnails: list[tuple[float, NDArray[np.uint8]]] = field(default_factory=list)
 
 
@@ -102,6 +104,7 @@ class Scanner:
         dets: dict[int, list[Detection]] = defaultdict(list)
         pending: list[tuple[int, dict]] = []  # (track id, detection fields) of each crop, scored after the loop
         batches: list[NDArray[np.uint8]] = []
+        meshes: list[NDArray[np.float32]] = []  # each crop's landmarks in crop pixels
         frames_seen: list[NDArray[np.uint8]] = []
         n_target = 1 if info.kind == "image" else self.frames
         t = time.perf_counter()
@@ -112,7 +115,8 @@ class Scanner:
             faces = tracker.update(self.detector.detect(frame.image))
             timings["faces"] += time.perf_counter() - t
             t = time.perf_counter()
-            crops, _ = crop_faces(frame.image, faces.points5, recipe)
+            crops, mats = crop_faces(frame.image, faces.points5, recipe)
+            meshes += [transform_points(faces.mesh[i], mats[i]) for i in range(len(faces))]
             timings["align"] += time.perf_counter() - t
             for i in range(len(faces)):
                 pending.append((int(faces.track_id[i]), {
@@ -135,20 +139,22 @@ class Scanner:
         all_crops = np.concatenate(batches) if batches else np.zeros((0, recipe.size, recipe.size, 3), np.uint8)
         probs = self.classifier.predict(all_crops)
         timings["classify"] = time.perf_counter() - t
-        for (tid, fields), prob_i, crop in zip(pending, probs, all_crops, strict=True):
+        for (tid, fields), prob_i, crop, mesh in zip(pending, probs, all_crops, meshes, strict=True):
             dets[tid].append(Detection(probability=float(prob_i), **fields))
             evidence.crops.setdefault(tid, []).append(crop)
-        del batches, all_crops
+            evidence.landmarks.setdefault(tid, []).append(mesh)
+        del batches, all_crops, meshes
 
         real_t, fake_t = self.thresholds
-        tracks, crops_by_track = [], {}
+        tracks, crops_by_track, marks_by_track = [], {}, {}
         # number tracks 0, 1, ... in order of first appearance
         for new_id, tid in enumerate(sorted(dets, key=lambda i: dets[i][0].time_s)):
             track_p = track_probability([d.probability for d in dets[tid]])
             tracks.append(Track(id=new_id, verdict=verdict_of(track_p, real_t, fake_t), probability=track_p,
                                 detections=dets[tid]))
             crops_by_track[new_id] = evidence.crops[tid]
-        evidence.crops = crops_by_track
+            marks_by_track[new_id] = evidence.landmarks[tid]
+        evidence.crops, evidence.landmarks = crops_by_track, marks_by_track
 
         provenance: dict = {}
         if self.provenance:
