@@ -70,7 +70,7 @@ def render_report(
 ) -> str:
     """The report as an HTML string.
 
-    heat_faces: evidence heatmaps per track, for its most suspicious faces (each costs about 100-150 model runs);
+    heat_faces: evidence heatmaps per track, for its most suspicious faces (each costs about 75 model runs);
     max_heat: heatmaps in the whole report; max_tracks: face tracks shown (the most suspicious first when
     there are more); max_faces: face thumbnails per track (evenly picked when there are more);
     title: the file name shown (default: the name in result.path).

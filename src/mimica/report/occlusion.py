@@ -8,7 +8,7 @@ Zeiler and Fergus, ECCV 2014.
 - `evidence_maps` (what the report draws): overlapping patches slid over the face only. Patches are centred
   inside the face outline (`face_mask`, from the crop's landmarks) and hide only face pixels, so background and
   hair are never candidates; each pixel's value is the mean drop over the patches that covered it, which
-  localises far better than one coarse cell. About 100-150 forward passes per crop.
+  localises far better than one coarse cell. About 75 forward passes per crop (60-90 on FairFace faces).
 - `occlusion_maps`: the coarse, whole-crop grid (65 passes per crop), kept for comparison (benchmarks).
 
     >>> import numpy as np
