@@ -13,17 +13,20 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from typer.core import TyperCommand
 
 from mimica.errors import MimicaError
 from mimica.models.registry import DEFAULT_MODEL
 
 app = typer.Typer(
     name="mimica", no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False,
-    help="Find manipulated faces in images and videos; train and evaluate detectors.",
+    help="Find manipulated faces in images and videos; train and evaluate detectors.", rich_markup_mode=None,
 )
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+#: verdicts that are the model's judgement: the line states the model's measured reliability beside them
+CLASSIFIED = ("fake", "real", "uncertain")
 VERDICT_STYLE = {"fake": "bold red", "real": "green", "uncertain": "yellow", "no-face": "dim", "error": "red"}
 
 
@@ -35,31 +38,53 @@ def _progress_bar():  # type: ignore[no-untyped-def]
                     transient=True, disable=not err.is_terminal)
 
 
-@app.command()
+@app.command(epilog="Exit codes: 0 at least one file was scanned (a verdict is data, not an error); 1 nothing "
+                     "could be scanned; 2 wrong usage; 130 interrupted.")
 def scan(
-    paths: Annotated[list[Path], typer.Argument(help="Images, videos or folders to scan.")],
+    paths: Annotated[list[Path], typer.Argument(help="Images, videos or folders to scan.", metavar="PATH")],
     json_out: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per file (docs/scan.md).")] = False,
-    frames: Annotated[int, typer.Option(min=1, help="Frames sampled evenly over each video.")] = 32,
+    frames: Annotated[int, typer.Option(min=1, metavar="N", help="Frames sampled evenly over each video.")] = 32,
     threshold: Annotated[float | None, typer.Option(
-        min=0, max=1, help="One decision threshold instead of the model's real/fake pair.")] = None,
-    model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = DEFAULT_MODEL,
-    report: Annotated[Path | None, typer.Option(help="Write an HTML report (one file: the first scanned).")] = None,
+        min=0, max=1, metavar="P", help="One decision threshold instead of the model's real/fake pair.")] = None,
+    model: Annotated[str, typer.Option(
+        metavar="NAME", help="Shipped model name or a model card (.json) path.")] = DEFAULT_MODEL,
+    report: Annotated[Path | None, typer.Option(
+        metavar="OUT", help="HTML reports: a folder gets one report per file and an index.html (flagged files "
+                            "first); a path ending in .html gets the report of a single file.")] = None,
     no_provenance: Annotated[bool, typer.Option("--no-provenance", help="Skip watermark/C2PA checks.")] = False,
 ) -> None:
-    """Is a face in this image or video manipulated? Prints a verdict per file and a table per face track."""
+    """Is a face in this image or video manipulated? Prints one line per file (verdict, probability of
+    manipulation, the reason, how reliable the model is) and a table per face track.
+
+    Verdicts: fake (the score is at or above the model's fake threshold), real (below its real threshold),
+    uncertain (between), no face (nothing to judge) or error. A model whose measured video AUC is under 0.8 says
+    "leans fake" or "leans real" instead: treat it as a lead, not a finding. A file that carries mimica's
+    watermark is fake whatever the model says.
+
+    Reliability: the model's video AUC with its 95% interval, measured by `mimica evaluate` on validation videos
+    kept out of training, and read from the model card (1.0 is perfect, 0.5 is chance; docs/scan.md). A verdict
+    is evidence for a person to weigh, not proof.
+    """
     from mimica.media import find_media
     from mimica.scan import Scanner
 
+    listed: list[tuple[Path, list[Path] | str]] = []  # each path's files, or why it has none
+    for path in paths:
+        try:
+            listed.append((path, find_media(path)))
+        except MimicaError as e:
+            listed.append((path, str(e)))
+    reports = _Reports(report, sum(len(f) for _, f in listed if isinstance(f, list))) if report else None
     scanner = Scanner(model=model, frames=frames, threshold=threshold, provenance=not no_provenance)
     scanned = failed = 0
     with _progress_bar() as bar:
         task = bar.add_task("scanning", total=None)
-        for path in paths:
-            try:
-                files = find_media(path)
-            except MimicaError as e:
+        for path, files in listed:
+            if isinstance(files, str):
                 failed += 1
-                _emit_error(path, str(e), json_out)
+                _emit_error(path, files, json_out)
+                if reports is not None:
+                    reports.failed(path, files)
                 continue
             for f in files:
                 bar.update(task, description=f"scanning {f.name}", completed=0, total=None)
@@ -68,23 +93,70 @@ def scan(
                     bar.update(task, completed=done, total=total)
 
                 try:
-                    if report is not None and scanned == 0:
+                    if reports is not None and reports.wants(scanned):
                         result, evidence = scanner.scan_evidence(f, progress)
                     else:
                         result, evidence = scanner.scan(f, progress), None
                 except MimicaError as e:
                     failed += 1
                     _emit_error(f, str(e), json_out)
+                    if reports is not None:
+                        reports.failed(f, str(e))
                     continue
                 scanned += 1
-                if report is not None and scanned == 1:
-                    _write_report(report, result, evidence)
+                if reports is not None and evidence is not None:
+                    reports.add(result, evidence)
                 if json_out:
                     out.print(result.model_dump_json(), markup=False, highlight=False)
                 else:
                     _print_human(result)
+    if reports is not None:
+        reports.done()
     if scanned == 0:
         raise typer.Exit(1)
+
+
+class _Reports:
+    """--report: one HTML file (a path ending in .html, for one file), or a folder with one report per file and
+    an index.html (mimica.report.index)."""
+
+    def __init__(self, path: Path, n_files: int) -> None:
+        try:
+            from mimica.report import ReportError, ReportFolder, report_target
+        except ImportError as e:
+            raise MimicaError(f"HTML reports need the report module ({e})") from e
+        try:
+            kind = report_target(path, n_files)
+        except ReportError as e:
+            raise typer.BadParameter(str(e), param_hint="'--report'") from e
+        self.path = path
+        self.folder = ReportFolder(path) if kind == "folder" else None
+        self.written = 0
+
+    def wants(self, scanned: int) -> bool:
+        """Whether the next file needs the evidence of a report (a single .html report takes the first only)."""
+        return self.folder is not None or scanned == 0
+
+    def add(self, result, evidence) -> None:  # type: ignore[no-untyped-def]
+        from mimica.report import write_report
+
+        if self.folder is not None:
+            self.folder.add(result, evidence)
+        else:
+            write_report(self.path, result, evidence)
+            err.print(f"report written to {self.path}", markup=False)
+        self.written += 1
+
+    def failed(self, path: Path, message: str) -> None:
+        from mimica.scan import ScanResult
+
+        if self.folder is not None:
+            self.folder.add(ScanResult(path=str(path), verdict="error", error=message))
+
+    def done(self) -> None:
+        if self.folder is not None and self.folder.entries:
+            err.print(f"{self.written} report(s) and an index written to {self.folder.folder / 'index.html'}",
+                      markup=False)
 
 
 def _emit_error(path: Path, message: str, json_out: bool) -> None:
@@ -96,11 +168,14 @@ def _emit_error(path: Path, message: str, json_out: bool) -> None:
 
 
 def _print_human(result) -> None:  # type: ignore[no-untyped-def]
+    from rich.markup import escape
     from rich.table import Table
 
     style = VERDICT_STYLE.get(result.verdict, "")
     p = "" if result.probability is None else f" {result.probability:.2f}"
-    out.print(f"[{style}]{result.verdict.upper()}{p}[/]  {result.path}  [dim]{result.reason}[/]")
+    trust = f"  [dim]model {escape(result.reliability.text())}[/]" if result.verdict in CLASSIFIED else ""
+    out.print(f"[{style}]{result.verdict_text.upper()}{p}[/]  {escape(result.path)}  [dim]{escape(result.reason)}[/]"
+              f"{trust}")
     if result.frames.failed:
         out.print(f"  [yellow]{result.frames.failed} frame(s) or packet(s) could not be decoded[/]: the file is "
                   "damaged; the verdict rests on the frames that decoded")
@@ -109,23 +184,14 @@ def _print_human(result) -> None:  # type: ignore[no-untyped-def]
         out.print("  [bold red]mimica watermark found[/]: this file was made by a face-swap tool")
     if len(result.tracks) > 0:
         t = Table(box=None, pad_edge=False, show_edge=False)
-        for col in ("track", "verdict", "p(fake)", "faces", "from s", "to s", "max p"):
-            t.add_column(col, justify="right" if col not in ("verdict",) else "left")
+        for col in ("track", "verdict", "p(fake)", "faces", "from s", "to s", "max p", "counted"):
+            t.add_column(col, justify="left" if col in ("verdict", "counted") else "right")
         for tr in result.tracks:
             ps = [d.probability for d in tr.detections]
-            t.add_row(str(tr.id), f"[{VERDICT_STYLE.get(tr.verdict, '')}]{tr.verdict}[/]", f"{tr.probability:.2f}",
+            t.add_row(str(tr.id), f"[{VERDICT_STYLE.get(tr.verdict, '')}]{tr.verdict_text}[/]", f"{tr.probability:.2f}",
                       str(len(tr.detections)), f"{tr.detections[0].time_s:.1f}", f"{tr.detections[-1].time_s:.1f}",
-                      f"{max(ps):.2f}")
+                      f"{max(ps):.2f}", "yes" if tr.counted else "[dim]no: seen too briefly[/]")
         out.print(t)
-
-
-def _write_report(path: Path, result, evidence) -> None:  # type: ignore[no-untyped-def]
-    try:
-        from mimica.report import write_report
-    except ImportError as e:
-        raise MimicaError(f"HTML reports need the report module ({e})") from e
-    write_report(path, result, evidence)
-    err.print(f"report written to {path}")
 
 
 @app.command()
@@ -179,6 +245,69 @@ def train(
     out.print(f"model card: {card}")
 
 
+class _PlainHelp(TyperCommand):
+    """Help as a person reads it: every value by a name (the parameter's, in capitals, or its choices) instead of
+    typer's type labels (`<bool>`, `<list[Path]>`, `{paths}...`), wrapped by click at 80 columns with the
+    defaults in full."""
+
+    def format_help(self, ctx, formatter) -> None:  # type: ignore[no-untyped-def]
+        for p in self.params:
+            if p.metavar is None and not getattr(p, "is_flag", False) and not getattr(p, "count", False):
+                p.metavar = _metavar(p)
+        super().format_help(ctx, formatter)
+
+    def collect_usage_pieces(self, ctx) -> list[str]:  # type: ignore[no-untyped-def]
+        pieces = [self.options_metavar] if self.options_metavar else []
+        for p in self.get_params(ctx):
+            if p.param_type_name == "argument":
+                name = _metavar(p) + ("..." if p.nargs != 1 else "")
+                pieces.append(name if p.required else f"[{name}]")
+        return pieces
+
+    def format_options(self, ctx, formatter) -> None:  # type: ignore[no-untyped-def]
+        args, opts = [], []
+        for p in self.get_params(ctx):
+            record = p.get_help_record(ctx)
+            if record is None:
+                continue
+            if p.param_type_name == "argument":  # typer appends the type label to an argument's name
+                args.append((_metavar(p) + ("..." if p.nargs != 1 else ""), record[1]))
+            else:
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
+
+def _metavar(p) -> str:  # type: ignore[no-untyped-def]
+    if p.metavar:
+        return str(p.metavar)
+    desc = getattr(p, "type_descriptor", None)
+    choices = getattr(desc, "choices", None) if getattr(desc, "is_choice", False) else None
+    if choices:
+        return "[" + "|".join(str(getattr(c, "value", c)) for c in choices) + "]"
+    if getattr(desc, "is_path", False):
+        return "PATH"
+    annotation = getattr(desc, "annotation", None)
+    if annotation is int:
+        return "N"
+    if annotation is float:
+        return "NUMBER"
+    return str(p.name or "value").upper()
+
+
+def _plain_help(t: typer.Typer) -> None:
+    """Every command of `t` and of its sub-apps gets `_PlainHelp` and click's plain, 80-column formatter."""
+    t.rich_markup_mode = None
+    for c in t.registered_commands:
+        if c.cls in (None, TyperCommand):
+            c.cls = _PlainHelp
+    for g in t.registered_groups:
+        if g.typer_instance is not None:
+            _plain_help(g.typer_instance)
+
+
 def _register_extras() -> None:
     """Commands that live with their own step (evaluate, swap, web); each is optional."""
     import importlib
@@ -193,6 +322,7 @@ def _register_extras() -> None:
 
 
 _register_extras()
+_plain_help(app)
 
 
 def main() -> None:

@@ -22,8 +22,10 @@ BAND = (slice(40, 72), slice(24, 104))
 
 
 def tiny_model(folder: Path, a: float = 3.0, mean: tuple[float, float, float] = (0.5, 0.5, 0.5),
-               color_order: str = "RGB", name: str = "tiny-test") -> Path:
-    """Writes <name>.onnx and <name>.json into `folder`; returns the card's path."""
+               color_order: str = "RGB", name: str = "tiny-test", metrics: dict | None = None) -> Path:
+    """Writes <name>.onnx and <name>.json into `folder`; returns the card's path.
+
+    metrics: the card's `metrics` (e.g. `video_metrics(0.7)`); none by default, so its reliability is unmeasured."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -50,10 +52,18 @@ def tiny_model(folder: Path, a: float = 3.0, mean: tuple[float, float, float] = 
         calibration=Calibration(method="platt", a=a, b=0.0, fitted_on="nothing (test fixture)"),
         thresholds=Thresholds(real=0.4, fake=0.6, rule="test fixture"),
         training={"recipe": "none: a fixed linear map", "data": [{"name": "none", "licence": "n/a"}]},
-        intended_use="tests only", limitations=["detects nothing"],
+        intended_use="tests only", limitations=["detects nothing"], metrics=metrics or {},
     )
     card.save(folder / f"{name}.json")
     return folder / f"{name}.json"
+
+
+def video_metrics(auc: float, ci: tuple[float, float] | None = None, n: int = 40, dataset: str = "ffpp") -> dict:
+    """A model card's `metrics` with one evaluated set at this video AUC (the layout `mimica evaluate` writes)."""
+    lo, hi = ci or (max(0.0, auc - 0.1), min(1.0, auc + 0.05))
+    return {"protocol": "test fixture", dataset: {"n_videos": n, "video": {"n": n, "auc": auc, "auc_ci95": [lo, hi]},
+                                                  "by_compression": {"c23": {"auc": auc, "auc_ci95": [lo, hi],
+                                                                             "n": n // 2}}}}
 
 
 def pick_model(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -70,8 +70,11 @@ def test_video_report_is_self_contained_and_complete(video_scan, tmp_path):
     assert f'data-verdict="{result.verdict}"' in html
     assert len(re.findall(r'<section class="track"', html)) == len(result.tracks)
     assert "against video time, with the real and fake thresholds" in html
-    n_heat = len(re.findall(r'alt="occlusion map of the face', html))
+    n_heat = len(re.findall(r'alt="evidence map of the face', html))
     assert 1 <= n_heat <= 3 * len(result.tracks)
+    # each map comes with a colour scale and one plain sentence of what it shows
+    assert 'class="scale"' in html and "strongest in this face" in html
+    assert len(re.findall(r'<span class="sentence">(No part of the face|The strongest evidence)', html)) == n_heat
     assert html.count('alt="face at ') == sum(len(t.detections) for t in result.tracks)
     for fact in ("h264", f"{result.media.width} x {result.media.height}", f"{result.frames.decoded} decoded"):
         assert fact in html
@@ -86,17 +89,17 @@ def test_image_report_has_a_bar_not_a_timeline(image_scan):
     html = render_report(result, evidence, heat_faces=1)
     assert "against video time" not in html
     assert "against the thresholds" in html
-    assert html.count('alt="occlusion map of the face') == min(1, len(result.tracks))
+    assert html.count('alt="evidence map of the face') == min(1, len(result.tracks))
 
 
 def test_heatmap_budget_and_options(video_scan):
     result, evidence = video_scan
     html = render_report(result, evidence, heat_faces=2, max_faces=3, title="my clip.mp4")
-    assert html.count('alt="occlusion map of the face') <= 2
+    assert html.count('alt="evidence map of the face') <= 2
     assert html.count('alt="face at ') <= 3 * len(result.tracks)
     assert "my clip.mp4" in html
     none = render_report(result, evidence, max_heat=0)
-    assert 'alt="occlusion map' not in none
+    assert 'alt="evidence map' not in none
 
 
 @pytest.mark.parametrize("result", [
@@ -122,16 +125,51 @@ def test_hostile_text_is_escaped():
     assert "watermark was found" in html  # the watermark alert shows
 
 
-def test_provenance_findings_are_shown():
+def test_provenance_findings_are_shown_in_words():
     r = ScanResult(path="a.jpg", verdict="fake", probability=0.9, thresholds={"real": 0.4, "fake": 0.6},
-                   provenance={"watermark": {"detected": False, "p_value": 0.5, "confidence": 0.5},
+                   provenance={"watermark": {"detected": False, "p_value": 0.025, "confidence": 0.975},
                                "c2pa": {"present": True, "valid": True, "trusted": False,
                                         "validation_state": "Valid", "assertions": ["c2pa.actions"],
                                         "errors": []},
                                "digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"})
     html = render_report(r)
-    assert "present, valid, untrusted signer" in html
-    assert "c2pa.actions" in html and "trainedAlgorithmicMedia" in html
+    prov = html.split('id="provenance"', 1)[1].split("</section>", 1)[0]
+    # a non-detection states no "confidence": the p-value is small print
+    assert "No mimica watermark found" in prov and "<small" in prov and "p-value 0.025" in prov
+    assert "confidence" not in prov.lower() and "0.975" not in prov
+    assert "C2PA content credentials present; the signature is valid; the signer is not on the trusted list" in prov
+    assert "made by a generative AI model (IPTC: trainedAlgorithmicMedia)" in prov and "c2pa.actions" in prov
+
+
+@pytest.mark.parametrize(("prov", "words"), [
+    ({"watermark": {"detected": True, "p_value": 1e-12, "mirrored": True}},
+     "mimica watermark found: this file was made by a face-swap tool, then mirrored"),
+    ({"c2pa": {"present": False}}, "No C2PA content credentials"),
+    ({"c2pa": {"present": True, "valid": False}}, "the signature is NOT valid"),
+    ({"c2pa": {"present": True, "valid": True, "trusted": True}}, "the signer is on the trusted list"),
+    ({"digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/digitalCapture"},
+     "captured from real life by a digital camera"),
+    ({"watermark": {"detected": False}}, "Source type stated in the file</th><td id=\"source-type\">not stated"),
+])
+def test_provenance_words(prov, words):
+    html = render_report(ScanResult(path="a.jpg", verdict="no-face", provenance=prov))
+    assert words in html
+
+
+def test_model_section_is_a_small_table_with_the_card_behind_a_disclosure(image_scan):
+    result, evidence = image_scan
+    card = evidence.classifier.card
+    html = render_report(result, evidence, heat_faces=0)
+    model = html.split('<section id="model">', 1)[1].split("</section>", 1)[0]
+    table, raw = model.split('<details id="model-card">', 1)
+    rows = re.findall(r"<tr><th>([^<]+)</th>", table)
+    assert rows[:5] == ["What it is", "Trained on", "Measured video AUC", "How far to trust it", "Thresholds"]
+    assert len(rows) <= 8  # a small table, not a dump
+    assert "{" not in table  # no JSON in the table
+    assert f"fake at p &gt;= {card.thresholds.fake:.2f}" in table
+    rel = card.reliability()
+    assert (f"video AUC {rel.auc:.2f}" if rel.auc is not None else "not measured") in table
+    assert "sha256" in raw and card.sha256 in raw  # the raw card is behind the disclosure
 
 
 def test_write_is_atomic_and_errors_are_typed(image_scan, tmp_path):

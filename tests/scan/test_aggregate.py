@@ -5,7 +5,15 @@ from __future__ import annotations
 
 import pytest
 
-from mimica.scan.aggregate import MIN_TRACK_SHARE, file_probability, main_tracks, track_probability, verdict_of
+from mimica.models.reliability import Reliability, level_of
+from mimica.scan.aggregate import (
+    MIN_TRACK_SHARE,
+    file_probability,
+    main_tracks,
+    track_probability,
+    verdict_of,
+    verdict_text,
+)
 from mimica.scan.result import Detection, Track
 
 VERDICTS = [
@@ -28,6 +36,28 @@ VERDICTS = [
 @pytest.mark.parametrize(("p", "real", "fake", "verdict"), VERDICTS)
 def test_verdict_bands(p: float, real: float, fake: float, verdict: str) -> None:
     assert verdict_of(p, real, fake) == verdict
+
+
+WORDS = [
+    # (verdict, the model's video AUC, provenance proves synthesis, words)
+    pytest.param("fake", 0.62, False, "leans fake", id="weak-fake"),
+    pytest.param("real", 0.62, False, "leans real", id="weak-real"),
+    pytest.param("fake", 0.7999, False, "leans fake", id="just-below-0.8"),
+    pytest.param("fake", 0.8, False, "fake", id="at-0.8"),
+    pytest.param("real", 0.95, False, "real", id="reliable-real"),
+    pytest.param("fake", None, False, "leans fake", id="unmeasured-fake"),
+    pytest.param("real", None, False, "leans real", id="unmeasured-real"),
+    pytest.param("fake", 0.62, True, "fake", id="weak-but-proven"),
+    pytest.param("uncertain", 0.62, False, "uncertain", id="weak-uncertain"),
+    pytest.param("uncertain", 0.95, False, "uncertain", id="reliable-uncertain"),
+    pytest.param("no-face", 0.95, False, "no face", id="no-face"),
+    pytest.param("error", None, False, "error", id="error"),
+]
+
+
+@pytest.mark.parametrize(("verdict", "auc", "proven", "words"), WORDS)
+def test_verdict_words(verdict: str, auc: float | None, proven: bool, words: str) -> None:
+    assert verdict_text(verdict, Reliability(level=level_of(auc), auc=auc), proven) == words  # type: ignore[arg-type]
 
 
 def test_track_probability_is_the_mean() -> None:

@@ -1,5 +1,6 @@
 """End to end in headless Chromium: sign in with a token, upload, wait for the verdict, check the report shows
-it, and keep screenshots in out/e2e/ (gitignored).
+it, and keep screenshots in out/e2e/ (gitignored); and the reports `mimica scan --report DIR` writes for a real and
+a deepfake video of ../shared/data, read in the browser as a person reads them.
 
 Needs Debian's chromium (`apt-get install -y chromium`) and the Python `playwright` package pointed at it (no
 `playwright install`: the browser is the system's). Skips cleanly when either is missing.
@@ -8,10 +9,12 @@ Needs Debian's chromium (`apt-get install -y chromium`) and the Python `playwrig
 from __future__ import annotations
 
 import csv
+import json
 import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.report.helpers import astronaut_png
 from tests.web.webtools import ROOT, new_token
@@ -98,3 +101,74 @@ def test_e2e_image(browser, server_factory, tmp_path):
 def test_e2e_shared_video(browser, server_factory, shared_data):
     """A real FF++ deepfake from ../shared/data (skipped when it is absent)."""
     _run(browser, server_factory, _short_video(shared_data), "report")
+
+
+def _shortest(shared: Path, label: str) -> Path:
+    with (shared / "manifest.csv").open() as f:
+        rows = [r for r in csv.DictReader(f) if r["label"] == label and r["compression"] == "c23"]
+    return shared / min(rows, key=lambda r: float(r["duration_s"] or 1e9))["path"]
+
+
+def _heatmap_pixels(page) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """The first heatmap as the browser drew it (a screenshot of the element), RGB."""
+    import io
+
+    from PIL import Image
+
+    png = page.locator("img.heatmap").first.screenshot()
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+
+
+def test_e2e_reports_of_a_real_and_a_deepfake_video(browser, shared_data, scan_model, tmp_path):
+    """`mimica scan REAL FAKE --report DIR` on two FF++ videos from ../shared/data, opened in Chromium as a reader
+    would (file://, no server): screenshots of both reports and the index are kept in out/e2e/, and the checks
+    are on the text the page shows and on the pixels of the heatmap it draws."""
+    from typer.testing import CliRunner
+
+    from mimica.cli import app
+
+    real, fake = _shortest(shared_data, "real"), _shortest(shared_data, "fake")
+    out = tmp_path / "reports"
+    res = CliRunner().invoke(app, ["scan", str(real), str(fake), "--report", str(out), "--frames", "16",
+                                   "--model", str(scan_model), "--json"])
+    assert res.exit_code == 0, res.output
+    results = {json.loads(line)["path"]: json.loads(line) for line in res.stdout.splitlines() if line.strip()}
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = ctx.new_page()
+    try:
+        for name, video in (("real", real), ("deepfake", fake)):
+            r = results[str(video)]
+            page.goto((out / f"{video.name}.html").as_uri())
+            page.screenshot(path=str(ARTIFACTS / f"report-{name}-video.png"), full_page=True)
+            banner = page.inner_text("#verdict")
+            # what mimica concluded, in the words of the rule (docs/scan.md), and how far to trust it
+            assert banner.startswith(r["verdict_text"].upper()), banner
+            proven = r["provenance"].get("watermark", {}).get("detected")
+            if r["reliability"]["level"] not in ("reliable", "moderate") and not proven:
+                assert not banner.startswith(("FAKE", "REAL")), banner  # a weak model never says it bare
+            assert "How far to trust the model" in banner and r["reliability"]["level"] in banner
+            if r["reliability"]["auc"] is not None:
+                assert f"video AUC {r['reliability']['auc']:.2f}" in banner
+            assert "Why:" in banner and r["reason"] in banner
+            # where in the face: a heatmap the browser shows, not blank or flat, with its sentence and scale
+            assert page.locator("img.heatmap").count() >= 1
+            assert page.evaluate("document.querySelector('img.heatmap').naturalWidth") > 0
+            px = _heatmap_pixels(page)
+            assert px.std() > 10, "the heatmap is flat"
+            colour = (px.max(axis=2) - px.min(axis=2)) > 40  # the face is drawn in grey: colour is evidence
+            assert 0.003 < colour.mean() < 0.9, colour.mean()
+            assert page.locator(".heat .sentence").first.inner_text().startswith(("The strongest evidence",
+                                                                                 "No part of the face"))
+            assert page.locator(".scale").is_visible()
+            # the model section reads as a table, the raw card stays folded
+            model = page.inner_text("#model")
+            assert "Measured video AUC" in model and '"sha256"' not in model
+        page.goto((out / "index.html").as_uri())
+        page.screenshot(path=str(ARTIFACTS / "report-index.png"), full_page=True)
+        rows = page.locator("tr.file-row")
+        assert rows.count() == 2
+        listed = [rows.nth(i).inner_text() for i in range(2)]
+        assert all(any(v.name in row for row in listed) for v in (real, fake))
+    finally:
+        ctx.close()

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from mimica.align import AlignRecipe
 from mimica.atomic import write_atomic
+from mimica.models.reliability import Reliability, reliability_of
 
 
 class InputSpec(BaseModel):
@@ -79,6 +80,10 @@ class ModelCard(BaseModel):
     @classmethod
     def load(cls, path: str | Path) -> ModelCard:
         return cls.model_validate_json(Path(path).read_text())
+
+    def reliability(self) -> Reliability:
+        """How far to trust this model's verdicts: its weakest measured video AUC (mimica.models.reliability)."""
+        return reliability_of(self.metrics)
 
     def save(self, path: str | Path) -> None:
         write_atomic(path, self.model_dump_json(indent=2) + "\n")

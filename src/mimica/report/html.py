@@ -22,20 +22,24 @@ from numpy.typing import NDArray
 
 from mimica.atomic import write_atomic
 from mimica.errors import MimicaError
-from mimica.report import plots
-from mimica.report.occlusion import GRID, occlusion_maps, overlay
+from mimica.report import plots, words
+from mimica.report.occlusion import PATCH, evidence_maps, face_mask, overlay
 from mimica.scan.pipeline import Evidence
 from mimica.scan.result import ScanResult, Track
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-#: what each verdict means, in the banner
-HEADLINES = {
-    "fake": ("FAKE", "A face in this file is likely manipulated."),
-    "real": ("REAL", "No sign of manipulation was found in the faces."),
-    "uncertain": ("UNCERTAIN", "The faces score between the model's real and fake thresholds."),
-    "no-face": ("NO FACE", "No face was found in the sampled frames, so nothing could be judged."),
-    "error": ("ERROR", "The file could not be scanned."),
+#: what each verdict, in the words people read (`ScanResult.verdict_text`), means in the banner
+MEANINGS = {
+    "fake": "A face in this file is likely manipulated.",
+    "leans fake": "A face scored above the model's fake threshold, but this model's measured reliability is weak: "
+                  "treat it as a lead to check, not as a finding.",
+    "real": "No sign of manipulation was found in the faces.",
+    "leans real": "The faces scored below the model's real threshold, but this model's measured reliability is "
+                  "weak: this does not show that the file is genuine.",
+    "uncertain": "The faces score between the model's real and fake thresholds.",
+    "no face": "No face was found in the sampled frames, so nothing could be judged.",
+    "error": "The file could not be scanned.",
 }
 
 
@@ -66,7 +70,7 @@ def render_report(
 ) -> str:
     """The report as an HTML string.
 
-    heat_faces: occlusion heatmaps per track, for its most suspicious faces (each costs 65 model runs);
+    heat_faces: evidence heatmaps per track, for its most suspicious faces (each costs about 75 model runs);
     max_heat: heatmaps in the whole report; max_tracks: face tracks shown (the most suspicious first when
     there are more); max_faces: face thumbnails per track (evenly picked when there are more);
     title: the file name shown (default: the name in result.path).
@@ -79,21 +83,25 @@ def render_report(
         n_heat = min(heat_faces, heat_budget, len(crops))
         heat_budget -= n_heat
         tracks.append(_track_view(track, result, evidence, crops, n_heat, max_faces))
-    headline, meaning = HEADLINES.get(result.verdict, (result.verdict.upper(), ""))
     wm = result.provenance.get("watermark") or {}
+    headline = result.verdict_text.upper()
+    meaning = MEANINGS.get(result.verdict_text, "")
+    if wm.get("detected"):
+        meaning = "This file carries proof of synthesis: the verdict does not rest on the model."
     context = {
         "r": result,
         "title": title or Path(result.path).name or result.path,
         "headline": headline,
         "meaning": meaning,
         "watermark_found": bool(wm.get("detected")),
+        "judged": result.verdict in ("fake", "real", "uncertain"),
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "tracks": tracks,
         "hidden_tracks": len(result.tracks) - len(shown),
         "facts": _facts(result),
         "provenance": _provenance(result.provenance),
         "card": _card(evidence),
-        "grid": GRID,
+        "patch_px": round(PATCH * (evidence.classifier.recipe.size if evidence is not None else 128)),
         "json_script": _script_json(result.model_dump(mode="json")),
         "json_pretty": json.dumps(result.model_dump(mode="json"), indent=2),
     }
@@ -123,11 +131,15 @@ def _track_view(track: Track, result: ScanResult, evidence: Evidence | None, cro
     if n_heat and evidence is not None:
         top = sorted(np.argsort([-d.probability for d in dets], kind="stable")[:n_heat].tolist(),
                      key=lambda i: dets[i].time_s)
+        marks = evidence.landmarks.get(track.id, [])
         stack = np.stack([crops[i] for i in top])
-        maps = occlusion_maps(evidence.classifier, stack)
-        for i, m in zip(top, maps, strict=True):
-            heat.append({"src": _jpeg_uri(overlay(crops[i], m)), "plain": _jpeg_uri(crops[i]),
+        masks = np.stack([face_mask(marks[i] if i < len(marks) else np.zeros((0, 2), np.float32), stack.shape[1])
+                          for i in top])
+        maps = evidence_maps(evidence.classifier, stack, masks)
+        for i, m, mask in zip(top, maps, masks, strict=True):
+            heat.append({"src": _jpeg_uri(overlay(crops[i], m, mask=mask), quality=90), "plain": _jpeg_uri(crops[i]),
                          "time": dets[i].time_s, "p": dets[i].probability,
+                         "sentence": words.evidence_sentence(m, marks[i] if i < len(marks) else None),
                          "without": _without(dets[i].probability, float(m.max()))})
     is_video = result.media.kind == "video" and len(dets) > 1
     plot = (plots.timeline_png(track, thr, result.media.duration_s) if is_video
@@ -142,7 +154,7 @@ def _track_view(track: Track, result: ScanResult, evidence: Evidence | None, cro
 
 
 def _without(p: float, drop: float) -> float | None:
-    """The face's probability with its most telling patch hidden (None when no patch lowered it)."""
+    """About the face's probability with its most telling area hidden (None when hiding nothing lowered it)."""
     if drop <= 0:
         return None
     z = np.log(max(p, 1e-6) / max(1 - p, 1e-6)) - drop
@@ -196,12 +208,16 @@ def _provenance(prov: dict[str, Any]) -> dict[str, Any]:
     wm = prov.get("watermark") or {}
     c2pa = prov.get("c2pa") or {}
     known = {"watermark", "c2pa", "digital_source_type"}
+    line, small = words.watermark_words(wm)
     return {
         "checked": bool(prov),
         "watermark": wm,
+        "watermark_line": line,
+        "watermark_small": small,
         "c2pa": c2pa,
+        "c2pa_line": words.c2pa_words(c2pa),
         "assertions": [a if isinstance(a, str) else json.dumps(a, default=str) for a in c2pa.get("assertions", [])],
-        "dst": prov.get("digital_source_type"),
+        "dst": words.source_type_words(prov.get("digital_source_type")),
         "other": {k: json.dumps(v, default=str) for k, v in prov.items() if k not in known},
     }
 
@@ -210,14 +226,7 @@ def _card(evidence: Evidence | None) -> dict[str, Any] | None:
     if evidence is None:
         return None
     c = evidence.classifier.card
-    metrics = {k: (f"{v:.3f}" if isinstance(v, float) else json.dumps(v, default=str) if isinstance(v, dict | list)
-                   else str(v)) for k, v in c.metrics.items()}
-    return {
-        "c": c,
-        "recipe": str(c.training.get("recipe", "")),
-        "data": c.training.get("data") or c.training.get("datasets"),
-        "metrics": metrics,
-    }
+    return {"c": c, "rows": words.model_rows(c), "raw": c.model_dump_json(indent=2)}
 
 
 def _script_json(data: Any) -> str:

@@ -6,6 +6,9 @@
   most suspect person. Main tracks hold at least `MIN_TRACK_SHARE` of the longest track's faces (and at least two
   in a video), so a face glimpsed once in a crowd cannot decide the verdict alone.
 - Verdicts: `fake` at or above the fake threshold, `real` below the real threshold, `uncertain` between.
+- Words (`verdict_text`, what people read): a model whose measured reliability is below `moderate` (video AUC
+  under 0.8, or not measured) never states a bare `fake`/`real`: it says "leans fake"/"leans real". Proof of
+  synthesis from provenance (mimica's watermark) is not a model judgement and says "fake" plainly.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from mimica.models.reliability import Reliability
 from mimica.scan.result import Track, Verdict
 
 MIN_TRACK_SHARE = 0.25
@@ -25,6 +29,28 @@ def verdict_of(probability: float, real: float, fake: float) -> Verdict:
     if probability < real:
         return "real"
     return "uncertain"
+
+
+#: the words of verdicts that are not a judgement of the model's
+PLAIN_WORDS = {"uncertain": "uncertain", "no-face": "no face", "error": "error"}
+
+
+def verdict_text(verdict: Verdict, reliability: Reliability, proven: bool = False) -> str:
+    """The verdict as a person should read it: "leans fake"/"leans real" when the model is weak or unmeasured.
+
+    proven: the verdict rests on proof of synthesis (a provenance mark), not on the model, so it is stated plainly.
+
+        >>> weak = Reliability(level="weak", auc=0.62)
+        >>> verdict_text("fake", weak), verdict_text("real", weak), verdict_text("fake", weak, proven=True)
+        ('leans fake', 'leans real', 'fake')
+        >>> verdict_text("fake", Reliability(level="reliable", auc=0.95)), verdict_text("uncertain", weak)
+        ('fake', 'uncertain')
+    """
+    if verdict in PLAIN_WORDS:
+        return PLAIN_WORDS[verdict]
+    if proven or reliability.confident:
+        return verdict
+    return f"leans {verdict}"
 
 
 def track_probability(face_probs: Sequence[float]) -> float:

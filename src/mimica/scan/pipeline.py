@@ -14,13 +14,13 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from mimica.align import crop_faces
+from mimica.align import crop_faces, transform_points
 from mimica.errors import MimicaError
 from mimica.faces import FaceDetector, IoUTracker, create_detector
 from mimica.media import DecodeStats, MediaInfo, find_media, probe, sample_frames
 from mimica.media.prefetch import prefetch
 from mimica.models import DEFAULT_MODEL, Classifier, load_model
-from mimica.scan.aggregate import file_probability, track_probability, verdict_of
+from mimica.scan.aggregate import file_probability, main_tracks, track_probability, verdict_of
 from mimica.scan.result import Detection, FrameCounts, MediaFacts, ModelRef, ScanResult, Track, Verdict
 
 #: progress(stage, done, total): stages are "frames" (total = frames to sample) and "done"
@@ -34,12 +34,14 @@ WATERMARK_REASON = "carries mimica's synthetic-media watermark (made by a face-s
 
 @dataclass
 class Evidence:
-    """What a report needs beyond the JSON: the aligned crops, per track in the order of its detections,
-    small copies of the sampled frames, and the classifier that scored them."""
+    """What a report needs beyond the JSON: the aligned crops, per track in the order of its detections, with
+    their dense landmarks in crop pixels (the face outline for heatmaps), small copies of the sampled frames,
+    and the classifier that scored them."""
 
     classifier: Classifier
     media: MediaInfo | None = None
     crops: dict[int, list[NDArray[np.uint8]]] = field(default_factory=dict)
+    landmarks: dict[int, list[NDArray[np.float32]]] = field(default_factory=dict)
     thumbnails: list[tuple[float, NDArray[np.uint8]]] = field(default_factory=list)
 
 
@@ -69,6 +71,8 @@ class Scanner:
         self.frames = frames
         card = self.classifier.card.thresholds
         self.thresholds = (threshold, threshold) if threshold is not None else (card.real, card.fake)
+        #: read from whichever card is loaded: the words of every verdict depend on it
+        self.reliability = self.classifier.card.reliability()
         self.provenance = provenance
 
     def scan(self, path: str | Path, progress: Progress | None = None) -> ScanResult:
@@ -100,6 +104,7 @@ class Scanner:
         dets: dict[int, list[Detection]] = defaultdict(list)
         pending: list[tuple[int, dict]] = []  # (track id, detection fields) of each crop, scored after the loop
         batches: list[NDArray[np.uint8]] = []
+        meshes: list[NDArray[np.float32]] = []  # each crop's landmarks in crop pixels
         frames_seen: list[NDArray[np.uint8]] = []
         n_target = 1 if info.kind == "image" else self.frames
         t = time.perf_counter()
@@ -110,7 +115,8 @@ class Scanner:
             faces = tracker.update(self.detector.detect(frame.image))
             timings["faces"] += time.perf_counter() - t
             t = time.perf_counter()
-            crops, _ = crop_faces(frame.image, faces.points5, recipe)
+            crops, mats = crop_faces(frame.image, faces.points5, recipe)
+            meshes += [transform_points(faces.mesh[i], mats[i]) for i in range(len(faces))]
             timings["align"] += time.perf_counter() - t
             for i in range(len(faces)):
                 pending.append((int(faces.track_id[i]), {
@@ -133,20 +139,22 @@ class Scanner:
         all_crops = np.concatenate(batches) if batches else np.zeros((0, recipe.size, recipe.size, 3), np.uint8)
         probs = self.classifier.predict(all_crops)
         timings["classify"] = time.perf_counter() - t
-        for (tid, fields), prob_i, crop in zip(pending, probs, all_crops, strict=True):
+        for (tid, fields), prob_i, crop, mesh in zip(pending, probs, all_crops, meshes, strict=True):
             dets[tid].append(Detection(probability=float(prob_i), **fields))
             evidence.crops.setdefault(tid, []).append(crop)
-        del batches, all_crops
+            evidence.landmarks.setdefault(tid, []).append(mesh)
+        del batches, all_crops, meshes
 
         real_t, fake_t = self.thresholds
-        tracks, crops_by_track = [], {}
+        tracks, crops_by_track, marks_by_track = [], {}, {}
         # number tracks 0, 1, ... in order of first appearance
         for new_id, tid in enumerate(sorted(dets, key=lambda i: dets[i][0].time_s)):
             track_p = track_probability([d.probability for d in dets[tid]])
             tracks.append(Track(id=new_id, verdict=verdict_of(track_p, real_t, fake_t), probability=track_p,
                                 detections=dets[tid]))
             crops_by_track[new_id] = evidence.crops[tid]
-        evidence.crops = crops_by_track
+            marks_by_track[new_id] = evidence.landmarks[tid]
+        evidence.crops, evidence.landmarks = crops_by_track, marks_by_track
 
         provenance: dict = {}
         if self.provenance:
@@ -156,7 +164,11 @@ class Scanner:
         del frames_seen
 
         prob, top = file_probability(tracks, info.kind == "video")
+        counted = {t.id for t in main_tracks(tracks, info.kind == "video")}
+        for tr in tracks:
+            tr.counted = tr.id in counted
         verdict: Verdict
+        words = ""  # derived from the verdict and the reliability unless provenance proves synthesis
         if prob is None or top is None:
             verdict, reason = "no-face", "no face was found in the sampled frames"
         else:
@@ -169,14 +181,16 @@ class Scanner:
             # view stays in the reason and the tracks
             mark = WATERMARK_REASON + (", mirrored after marking" if watermark.get("mirrored") else "")
             verdict, reason = "fake", mark + (f"; classifier: {reason}" if prob is not None else "")
+            words = "fake"  # proof of synthesis, not a model judgement: no "leans"
             prob = max(prob or 0.0, float(watermark.get("confidence", 1.0)))
         timings["total"] = time.perf_counter() - t_start
         result = ScanResult(
-            path=str(p), verdict=verdict, probability=prob, reason=reason,
+            path=str(p), verdict=verdict, verdict_text=words, probability=prob, reason=reason,
             thresholds={"real": real_t, "fake": fake_t},
             frames=FrameCounts(sampled=stats.sampled, decoded=stats.decoded, failed=stats.failed),
             tracks=tracks, provenance=provenance,
             model=ModelRef(name=self.classifier.card.name, version=self.classifier.card.version),
+            reliability=self.reliability,
             media=MediaFacts(kind=info.kind, container=info.container, codec=info.codec, width=info.width,
                              height=info.height, duration_s=info.duration_s, fps=info.fps),
             timings_s={k: round(v, 4) for k, v in timings.items()},

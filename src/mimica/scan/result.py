@@ -1,14 +1,16 @@
 """The scan result: the versioned schema of `mimica scan --json` (one object per file, JSON Lines).
 
 Schema history: 1 -- first release. Keys other tools rely on are never removed or renamed within a major
-version; new keys may be added.
+version; new keys may be added. Added within 1: `verdict_text` (file and tracks), `reliability`, `tracks[].counted`.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
+
+from mimica.models.reliability import Reliability
 
 SCHEMA_VERSION = "1"
 
@@ -26,7 +28,9 @@ class Detection(BaseModel):
 class Track(BaseModel):
     id: int
     verdict: Verdict
+    verdict_text: str = Field("", description="the verdict in words (docs/scan.md): 'leans fake' from a weak model")
     probability: float = Field(ge=0, le=1)
+    counted: bool = Field(True, description="false for a face seen too briefly for the file rule to count it")
     detections: list[Detection]
 
 
@@ -55,6 +59,8 @@ class ScanResult(BaseModel):
     schema_version: str = SCHEMA_VERSION
     path: str
     verdict: Verdict
+    verdict_text: str = Field("", description="what people read: 'leans fake'/'leans real' when the model is weak, "
+                              "'fake' when provenance proves synthesis (docs/scan.md)")
     probability: float | None = Field(None, ge=0, le=1, description="null only for no-face and error")
     reason: str = ""
     thresholds: dict[str, float] = Field(default_factory=dict)
@@ -62,14 +68,29 @@ class ScanResult(BaseModel):
     tracks: list[Track] = Field(default_factory=list)
     provenance: dict[str, Any] = Field(default_factory=dict)
     model: ModelRef = ModelRef()
+    reliability: Reliability = Field(default_factory=Reliability,
+                                     description="the model's measured video AUC, from its card")
     media: MediaFacts = MediaFacts()
     timings_s: dict[str, float] = Field(default_factory=dict)
     error: str | None = None
 
+    @model_validator(mode="after")
+    def _words(self) -> ScanResult:
+        """Fills the verdict words left empty from the verdicts and the reliability (the rule of docs/scan.md)."""
+        from mimica.scan.aggregate import verdict_text
+
+        if not self.verdict_text:
+            self.verdict_text = verdict_text(self.verdict, self.reliability)
+        for t in self.tracks:
+            if not t.verdict_text:
+                t.verdict_text = verdict_text(t.verdict, self.reliability)
+        return self
+
     def summary(self) -> str:
-        """The one-line human form."""
+        """The one-line human form, with the model's measured reliability beside the verdict."""
         if self.verdict == "error":
             return f"{self.path}: error: {self.error}"
         p = "" if self.probability is None else f" p={self.probability:.2f}"
         faces = f", {len(self.tracks)} face track{'s' if len(self.tracks) != 1 else ''}"
-        return f"{self.path}: {self.verdict}{p}{faces}" + (f" ({self.reason})" if self.reason else "")
+        reason = f" ({self.reason})" if self.reason else ""
+        return f"{self.path}: {self.verdict_text}{p}{faces}{reason}; model {self.reliability.text()}"
