@@ -109,9 +109,11 @@ class ResultStore:
         with open(self.path, "rb") as f:
             for line in f:
                 try:
-                    last[json.loads(line)["path"]] = line
+                    path = json.loads(line)["path"]
                 except (ValueError, KeyError, TypeError):
                     continue
+                last.pop(path, None)  # in the order of the last write
+                last[path] = line
         with atomic_path(self.path) as tmp, open(tmp, "wb") as f:
             f.writelines(last.values())
             f.flush()
@@ -128,6 +130,7 @@ class ResultStore:
                 for line in f:
                     with contextlib.suppress(ValueError, KeyError, TypeError):
                         rec = json.loads(line)
+                        last.pop(rec["path"], None)
                         last[rec["path"]] = rec
         return list(last.values())
 
