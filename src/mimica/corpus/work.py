@@ -129,5 +129,5 @@ def _test_hooks(path: str) -> None:
     if hog and hog in name:
         blocks = []
         while True:
-            blocks.append(b"x" * (64 << 20))  # written pages: RSS grows 64 MB a step
-            time.sleep(0.01)
+            blocks.append(b"x" * (64 << 20))  # written pages: RSS grows 640 MB a second
+            time.sleep(0.1)
