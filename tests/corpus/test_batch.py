@@ -100,3 +100,8 @@ def test_cli_as_a_process(small_corpus: Path, tmp_path: Path) -> None:
     bad = subprocess.run([*cmd[:4], str(tmp_path / "nothing-here"), "--out", str(out), "--engine", "spark"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def test_a_model_that_cannot_load_stops_the_batch(small_corpus: Path, tmp_path: Path) -> None:
+    with pytest.raises(mimica.MimicaError, match="no-such-model"):
+        mimica.batch([small_corpus / "face.png"], tmp_path / "out", workers=1, model="no-such-model")

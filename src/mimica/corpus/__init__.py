@@ -42,7 +42,8 @@ Engine = Literal["local", "ray"]
 
 @dataclass(frozen=True)
 class BatchProgress:
-    """One file done (`record` set) or skipped because it already had a result (resumed)."""
+    """One file done, or skipped because it already had a result (resumed); one event with an empty path
+    after the listing, when the total is known."""
 
     done: int
     total: int
@@ -130,6 +131,8 @@ def batch(
             else:
                 jobs.append(job)
         done = resumed
+        if progress:  # the total is known before the first file is scanned
+            progress(BatchProgress(resumed, len(paths), "", "", True))
 
         def on_result(record: Record) -> None:
             nonlocal done
