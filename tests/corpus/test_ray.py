@@ -110,3 +110,13 @@ def test_ray_gives_the_local_engines_results(ray_cluster: str, small_corpus: Pat
             assert y["probability"] == pytest.approx(x["probability"], abs=1e-5)
     again = mimica.batch([small_corpus, crash], tmp_path / "ray", engine="ray", address=ray_cluster, frames=FRAMES)
     assert (again.scanned, again.resumed) == (0, on_ray.files)
+
+
+def test_a_wrong_address_fails_fast(ray_cluster: str, small_corpus: Path, tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    t = time.monotonic()
+    with pytest.raises(mimica.MimicaError, match="nothing answers at the Ray address"):
+        mimica.batch([small_corpus / "face.png"], tmp_path / "out", engine="ray", address=f"127.0.0.1:{closed}")
+    assert time.monotonic() - t < 30

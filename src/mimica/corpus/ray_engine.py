@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import socket
 import sys
 import time
 from collections import deque
@@ -94,6 +95,7 @@ class RayEngine:
         if self.address is None:
             kwargs["num_cpus"] = self.workers or os.cpu_count() or 1
         else:
+            _probe(self.address)
             kwargs["address"] = self.address
             kwargs.pop("include_dashboard")
         try:
@@ -162,6 +164,19 @@ class RayEngine:
         finally:
             for s in slots:
                 ray.kill(s.actor, no_restart=True)
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fails fast when nothing listens at a HOST:PORT address: Ray itself retries for minutes."""
+    if address == "auto" or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as err:
+        raise BatchError(f"nothing answers at the Ray address {address} ({err}); start the head node with "
+                         "`ray start --head` or check --address") from err
 
 
 def _import_ray(local: bool) -> Any:
