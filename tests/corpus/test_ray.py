@@ -1,6 +1,6 @@
 """The Ray engine on a real local Ray cluster (`ray start --head` on 127.0.0.1 with two CPUs, started here and
-stopped after): the same records as the local engine on the same inputs, a segfaulting actor replaced and its
-file recorded, and resume through the driver. Skips only when Ray is not installed (extra `cluster`)."""
+stopped after): the same records as the local engine on the same inputs, reports written by the driver, a
+segfaulting actor replaced and its file recorded, and resume through the driver. Skips only when Ray is not installed (extra `cluster`)."""
 
 from __future__ import annotations
 
@@ -95,9 +95,12 @@ def test_ray_gives_the_local_engines_results(ray_cluster: str, small_corpus: Pat
     crash.mkdir()
     mediagen.write_image(crash / "crash_me.png", size=(96, 64))
     local = mimica.batch([small_corpus], tmp_path / "local", workers=2, frames=FRAMES)
-    on_ray = mimica.batch([small_corpus, crash], tmp_path / "ray", engine="ray", address=ray_cluster, frames=FRAMES)
+    on_ray = mimica.batch([small_corpus, crash], tmp_path / "ray", engine="ray", address=ray_cluster, frames=FRAMES,
+                          report=True)
     assert on_ray.engine == "ray" and on_ray.workers == 2 and on_ray.files == local.files + 1
     a, b = records(tmp_path / "local"), records(tmp_path / "ray")
+    for r in b.values():  # the actors sent their reports' HTML back; the driver wrote them
+        assert "_report_html" not in r and (tmp_path / "ray" / r["report"]).is_file(), r["path"]
     crashed = b.pop(str(crash / "crash_me.png"))
     assert crashed["verdict"] == "error" and "crashed" in crashed["error"], crashed
     assert on_ray.workers_replaced == 1
@@ -108,7 +111,8 @@ def test_ray_gives_the_local_engines_results(ray_cluster: str, small_corpus: Pat
         assert len(y["tracks"]) == len(x["tracks"])
         if x["probability"] is not None:
             assert y["probability"] == pytest.approx(x["probability"], abs=1e-5)
-    again = mimica.batch([small_corpus, crash], tmp_path / "ray", engine="ray", address=ray_cluster, frames=FRAMES)
+    again = mimica.batch([small_corpus, crash], tmp_path / "ray", engine="ray", address=ray_cluster, frames=FRAMES,
+                         report=True)
     assert (again.scanned, again.resumed) == (0, on_ray.files)
 
 

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from mimica.corpus.work import Job, Record, ScanSettings, error_record, scan_one
+from mimica.corpus.work import Job, Record, ScanSettings, deliver_report, error_record, scan_one
 from mimica.errors import BatchError
 
 #: seconds between the driver's checks of timeouts and dead actors
@@ -68,7 +68,8 @@ class RayEngine:
         self.replaced = 0
 
     def run(self, jobs: Iterable[Job], settings: ScanSettings, on_result: Callable[[Record], None]) -> None:
-        pending = deque(jobs)
+        # reports travel back with their records: the driver writes them into its results folder
+        pending = deque(dataclasses.replace(j, report_inline=True) if j.report else j for j in jobs)
         if not pending:
             return
         ray = _import_ray(local=self.address is None)
@@ -85,7 +86,12 @@ class RayEngine:
                 actor = actor_cls.remote(one_thread)
                 return _Slot(actor=actor, ready_ref=actor.ready.remote())
 
-            self._loop(ray, pending, spawn, [spawn() for _ in range(min(n, len(pending)))], on_result)
+            by_path = {j.path: j for j in pending}
+
+            def emit(record: Record) -> None:
+                on_result(deliver_report(record, by_path[record["path"]]))
+
+            self._loop(ray, pending, spawn, [spawn() for _ in range(min(n, len(pending)))], emit)
         finally:
             if started_here:
                 ray.shutdown()

@@ -27,6 +27,8 @@ HANG_HOOK = "MIMICA_BATCH_TEST_HANG"
 HOG_HOOK = "MIMICA_BATCH_TEST_HOG"
 
 Record = dict[str, Any]
+#: key of a record that carries its report's HTML from a remote worker to the driver (never stored)
+REPORT_HTML = "_report_html"
 
 
 @dataclass(frozen=True)
@@ -47,13 +49,16 @@ class ScanSettings:
 @dataclass(frozen=True)
 class Job:
     """One input file: its absolute path, the size and mtime seen when the batch listed it (the resume key),
-    and where its HTML report goes (absolute path), if any."""
+    and where its HTML report goes (absolute path), if any. report_inline: the worker returns the report's HTML
+    in the record (`REPORT_HTML`) for the driver to write, instead of writing it itself (Ray workers on other
+    machines do not see the driver's results folder)."""
 
     path: str
     size: int | None
     mtime_ns: int | None
     report: str | None = None
     report_rel: str | None = None
+    report_inline: bool = False
 
 
 def sha256_of(path: str | Path, chunk: int = 1 << 20) -> str | None:
@@ -108,12 +113,27 @@ def _record(result: ScanResult, job: Job, sha256: str | None) -> Record:
 def _write_report(job: Job, result: ScanResult, evidence: Any) -> Record:
     assert job.report is not None
     try:
-        from mimica.report import write_report
+        from mimica.report import render_report, write_report
 
+        if job.report_inline:
+            return {"report": job.report_rel, REPORT_HTML: render_report(result, evidence, title=Path(job.path).name)}
         write_report(job.report, result, evidence, title=Path(job.path).name)
     except (ImportError, MimicaError, OSError) as err:  # the scan stands; the index says the report is missing
         return {"report": None, "report_error": f"{type(err).__name__}: {err}"}
     return {"report": job.report_rel}
+
+
+def deliver_report(record: Record, job: Job) -> Record:
+    """On the driver: writes the HTML a remote worker sent with the record, and drops it from the record."""
+    html = record.pop(REPORT_HTML, None)
+    if html is not None and job.report is not None:
+        from mimica.atomic import write_atomic
+
+        try:
+            write_atomic(job.report, html)
+        except OSError as err:
+            record.update(report=None, report_error=f"{type(err).__name__}: {err}")
+    return record
 
 
 def _test_hooks(path: str) -> None:
