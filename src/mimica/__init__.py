@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from mimica.corpus import BatchSummary, batch
 from mimica.errors import MimicaError
 from mimica.models.registry import DEFAULT_MODEL
 from mimica.scan import Evidence, Scanner, ScanResult, Track
@@ -44,4 +45,7 @@ def scan_all(path: str | Path, frames: int = 32, threshold: float | None = None,
     return _scanner(frames=frames, threshold=threshold, model=model).scan_all(path)
 
 
-__all__ = ["Evidence", "MimicaError", "ScanResult", "Scanner", "Track", "__version__", "scan", "scan_all"]
+__all__ = [
+    "BatchSummary", "Evidence", "MimicaError", "ScanResult", "Scanner", "Track", "__version__", "batch", "scan",
+    "scan_all",
+]

@@ -195,6 +195,61 @@ def _print_human(result) -> None:  # type: ignore[no-untyped-def]
 
 
 @app.command()
+def batch(
+    sources: Annotated[list[Path], typer.Argument(help="Files, folders (recursive) or text files listing paths.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Results folder: results.jsonl, summary.json.")],
+    engine: Annotated[str, typer.Option(help="local (a process pool here) or ray (a Ray cluster).")] = "local",
+    workers: Annotated[int | None, typer.Option(min=1, help="Worker processes or Ray actors [one per core].")] = None,
+    address: Annotated[str | None, typer.Option(help="Ray cluster: auto, HOST:6379 or ray://HOST:10001.")] = None,
+    timeout_per_file: Annotated[float, typer.Option(min=0, help="Seconds a file may take (0: no limit).")] = 600.0,
+    memory_cap: Annotated[int, typer.Option(min=0, help="MB a local worker may use (0: no cap).")] = 4096,
+    report: Annotated[bool, typer.Option("--report", help="HTML report per file and index.html.")] = False,
+    frames: Annotated[int, typer.Option(min=1, help="Frames sampled evenly over each video.")] = 32,
+    threshold: Annotated[float | None, typer.Option(
+        min=0, max=1, help="One decision threshold instead of the model's real/fake pair.")] = None,
+    model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = "mimica-sbi-v1",
+    no_provenance: Annotated[bool, typer.Option("--no-provenance", help="Skip watermark/C2PA checks.")] = False,
+) -> None:
+    """Scan a whole corpus into a results folder; rerun the same command to resume where it stopped."""
+    import time
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from mimica.corpus import BatchProgress
+    from mimica.corpus import batch as run_batch
+
+    if engine not in ("local", "ray"):
+        raise typer.BadParameter(f"{engine!r}: choose local or ray", param_hint="--engine")
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("{task.fields[rate]} files/s"), TimeRemainingColumn(), console=err,
+                   disable=not err.is_terminal)
+    task = bar.add_task("batch", total=None, rate="-")
+    t0, first = time.monotonic(), [0]
+
+    def progress(ev: BatchProgress) -> None:
+        if ev.resumed:
+            first[0] = ev.done
+        rate = (ev.done - first[0]) / max(time.monotonic() - t0, 1e-9)
+        if err.is_terminal:
+            bar.update(task, completed=ev.done, total=ev.total, rate=f"{rate:.2f}")
+        elif not ev.resumed:
+            err.print(f"[{ev.done}/{ev.total}] {ev.verdict} {ev.path}", markup=False)
+
+    with bar:
+        summary = run_batch(sources, out_dir, engine=engine, workers=workers, address=address,  # type: ignore[arg-type]
+                            timeout_per_file=timeout_per_file, memory_cap_mb=memory_cap, report=report,
+                            model=model, frames=frames, threshold=threshold, provenance=not no_provenance,
+                            progress=progress)
+    counts = ", ".join(f"{n} {v}" for v, n in sorted(summary.counts.items()))
+    out.print(f"{summary.files} files ({counts}); scanned {summary.scanned} in {summary.wall_s:.1f} s "
+              f"({summary.files_per_s:.2f} files/s), {summary.resumed} already done; results in "
+              f"{out_dir / summary.results}" + (f", index {out_dir / summary.index}" if summary.index else ""),
+              markup=False)
+    if summary.files and summary.counts.get("error", 0) == summary.files:
+        raise typer.Exit(1)
+
+
+@app.command()
 def prepare(
     datasets: Annotated[list[Path], typer.Argument(help="Dataset folders (any layout mimica reads).")],
     cache: Annotated[Path, typer.Option(help="Where the crops go (resumable).")] = Path("cache/crops128"),

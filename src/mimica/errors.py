@@ -49,3 +49,7 @@ class SigningError(MimicaError):
 
 class ProvenanceError(MimicaError):
     """Provenance marks (watermark, XMP, C2PA) could not be read or written."""
+
+
+class BatchError(MimicaError):
+    """A batch cannot run: no inputs, results folder unusable or locked, workers that cannot start."""

@@ -1,0 +1,202 @@
+"""The Ray engine (extra `cluster`): the same batch over a Ray cluster, one actor per CPU, each holding a Scanner.
+
+The driver (the `mimica batch` process) keeps the one results writer, so resume and crash safety are those of
+the local engine: actors return records, the driver appends them. Isolation follows the local engine too: an
+actor that dies (a segfault in a decoder, Ray's out-of-memory killer) or runs past the per-file timeout is
+killed and replaced, and its file gets an `error` record with the cause. Inputs must be visible to every node
+at the same path (shared storage). Without an address a private local Ray instance is started on 127.0.0.1
+(loopback only: Ray's own switch for a machine that is not part of a cluster).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from mimica.corpus.work import Job, Record, ScanSettings, deliver_report, error_record, scan_one
+from mimica.errors import BatchError
+
+#: seconds between the driver's checks of timeouts and dead actors
+POLL_S = 0.2
+MAX_START_FAILURES = 3
+#: Ray's switch for "this machine is not part of a cluster": every Ray process binds to 127.0.0.1
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+
+
+class ScanActor:
+    """One Ray actor: the models loaded once, then one file per call."""
+
+    def __init__(self, settings: ScanSettings) -> None:
+        self.scanner = settings.scanner()
+
+    def ready(self) -> bool:
+        return True
+
+    def scan(self, job: Job) -> Record:
+        return scan_one(self.scanner, job)
+
+
+@dataclass
+class _Slot:
+    actor: Any
+    ready_ref: Any
+    ready: bool = False
+    job: Job | None = None
+    ref: Any = None
+    started: float = 0.0
+
+
+class RayEngine:
+    """Scans jobs as calls on Ray actors. address: `auto`, `HOST:6379` or `ray://HOST:10001` (None: start a
+    local instance on 127.0.0.1 with `workers` CPUs); workers: actors (default: the cluster's CPUs)."""
+
+    name = "ray"
+
+    def __init__(self, workers: int | None = None, address: str | None = None, timeout_per_file: float = 600.0,
+                 start_timeout: float = 600.0) -> None:
+        self.workers = workers or 0
+        self.address = address
+        self.timeout = timeout_per_file
+        self.start_timeout = start_timeout
+        self.replaced = 0
+
+    def run(self, jobs: Iterable[Job], settings: ScanSettings, on_result: Callable[[Record], None]) -> None:
+        # reports travel back with their records: the driver writes them into its results folder
+        pending = deque(dataclasses.replace(j, report_inline=True) if j.report else j for j in jobs)
+        if not pending:
+            return
+        ray = _import_ray(local=self.address is None)
+        started_here = not ray.is_initialized()
+        if started_here:
+            self._init(ray)
+        try:
+            n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            self.workers = n
+            actor_cls = ray.remote(num_cpus=1, max_restarts=0)(ScanActor)
+            one_thread = dataclasses.replace(settings, threads=1)  # one CPU per actor
+
+            def spawn() -> _Slot:
+                actor = actor_cls.remote(one_thread)
+                return _Slot(actor=actor, ready_ref=actor.ready.remote())
+
+            by_path = {j.path: j for j in pending}
+
+            def emit(record: Record) -> None:
+                on_result(deliver_report(record, by_path[record["path"]]))
+
+            self._loop(ray, pending, spawn, [spawn() for _ in range(min(n, len(pending)))], emit)
+        finally:
+            if started_here:
+                ray.shutdown()
+
+    def _init(self, ray: Any) -> None:
+        kwargs: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR", "include_dashboard": False}
+        if self.address is None:
+            kwargs["num_cpus"] = self.workers or os.cpu_count() or 1
+        else:
+            _probe(self.address)
+            kwargs["address"] = self.address
+            kwargs.pop("include_dashboard")
+        try:
+            ray.init(**kwargs)
+        except Exception as err:  # ConnectionError, RuntimeError, ValueError...: one line with the fix
+            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
+            raise BatchError(f"cannot connect to {where}: {type(err).__name__}: {err}; is `ray start` running "
+                             "there, and is the address right?") from err
+
+    def _loop(self, ray: Any, pending: deque[Job], spawn: Callable[[], _Slot], slots: list[_Slot],
+              on_result: Callable[[Record], None]) -> None:
+        from ray.exceptions import GetTimeoutError, RayError
+
+        failures = 0
+        t_spawn = time.monotonic()
+        try:
+            while pending or any(s.job is not None for s in slots):
+                for s in slots:
+                    if s.ready and s.job is None and pending:
+                        s.job, s.started = pending.popleft(), time.monotonic()
+                        s.ref = s.actor.scan.remote(s.job)
+                refs = [s.ref for s in slots if s.job is not None] + [s.ready_ref for s in slots if not s.ready]
+                done: set[Any] = set()
+                if refs:
+                    ray.wait(refs, num_returns=1, timeout=POLL_S)
+                    done = set(ray.wait(refs, num_returns=len(refs), timeout=0)[0])
+                keep = []
+                for s in slots:
+                    replace = False
+                    if not s.ready:
+                        if s.ready_ref in done:
+                            try:
+                                s.ready = ray.get(s.ready_ref)
+                                failures = 0
+                            except RayError as err:
+                                failures += 1
+                                if failures >= MAX_START_FAILURES:
+                                    raise BatchError(f"Ray actors cannot load the models: {_cause(err)}") from err
+                                replace = True
+                        elif time.monotonic() - t_spawn > self.start_timeout:
+                            raise BatchError(f"no Ray actor was ready after {self.start_timeout:.0f} s; does the "
+                                             "cluster have free CPUs and mimica installed on every node?")
+                    elif s.job is not None and s.ref in done:
+                        job, s.job = s.job, None
+                        try:
+                            on_result(ray.get(s.ref, timeout=60))
+                        except (RayError, GetTimeoutError) as err:
+                            self.replaced += 1
+                            on_result(error_record(job, f"{job.path}: the Ray worker scanning it crashed "
+                                                        f"({_cause(err)}); the file likely trips a decoder bug"))
+                            replace = True
+                    elif s.job is not None and self.timeout and time.monotonic() - s.started > self.timeout:
+                        job, s.job = s.job, None
+                        self.replaced += 1
+                        on_result(error_record(job, f"{job.path}: took longer than the per-file timeout of "
+                                                    f"{self.timeout:g} s; its Ray actor was stopped"))
+                        replace = True
+                    if replace:
+                        ray.kill(s.actor, no_restart=True)
+                        if pending:
+                            keep.append(spawn())
+                            t_spawn = time.monotonic()
+                    else:
+                        keep.append(s)
+                slots = keep
+        finally:
+            for s in slots:
+                ray.kill(s.actor, no_restart=True)
+
+
+def _probe(address: str, timeout: float = 5.0) -> None:
+    """Fails fast when nothing listens at a HOST:PORT address: Ray itself retries for minutes."""
+    if address == "auto" or "://" in address or ":" not in address:
+        return
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except (OSError, ValueError) as err:
+        raise BatchError(f"nothing answers at the Ray address {address} ({err}); start the head node with "
+                         "`ray start --head` or check --address") from err
+
+
+def _import_ray(local: bool) -> Any:
+    if local and "ray" not in sys.modules:
+        os.environ.setdefault(LOOPBACK_ENV, "0")  # read when ray is imported
+    try:
+        import ray
+    except ImportError as err:
+        raise BatchError("the ray engine needs Ray: pip install 'mimica[cluster]'") from err
+    return ray
+
+
+def _cause(err: BaseException) -> str:
+    """The first line of a Ray error, which otherwise carries a whole remote traceback."""
+    text = str(err).strip().splitlines()
+    head = next((line for line in text if line.strip()), type(err).__name__)
+    return f"{type(err).__name__}: {head.strip()}"[:300]
