@@ -97,7 +97,9 @@ def artifactnet_m(**kw: object) -> nn.Module:
 #: (expand ratio, kernel, stride, output channels, repeats) for the width/depth of Lite0
 LITE0_STAGES = ((1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3),
                 (6, 5, 1, 112, 3), (6, 5, 2, 192, 4), (6, 3, 1, 320, 1))
-_BN = {"eps": 1e-3, "momentum": 0.01}  # TensorFlow's batch-norm settings, as in the converted checkpoints
+def _bn(c: int) -> nn.BatchNorm2d:
+    """TensorFlow's batch-norm settings, as in the converted checkpoints."""
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
 
 
 class MBConv(nn.Module):
@@ -109,11 +111,11 @@ class MBConv(nn.Module):
         self.has_expand = expand != 1
         if self.has_expand:
             self._expand_conv = nn.Conv2d(c_in, mid, 1, bias=False)
-            self._bn0 = nn.BatchNorm2d(mid, **_BN)
+            self._bn0 = _bn(mid)
         self._depthwise_conv = nn.Conv2d(mid, mid, k, stride, k // 2, groups=mid, bias=False)
-        self._bn1 = nn.BatchNorm2d(mid, **_BN)
+        self._bn1 = _bn(mid)
         self._project_conv = nn.Conv2d(mid, c_out, 1, bias=False)
-        self._bn2 = nn.BatchNorm2d(c_out, **_BN)
+        self._bn2 = _bn(c_out)
         self.residual = stride == 1 and c_in == c_out
         self.act = nn.ReLU6(inplace=True)
 
@@ -131,7 +133,7 @@ class EfficientNetLite(nn.Module):
                  head: int = 1280, dropout: float = 0.2) -> None:
         super().__init__()
         self._conv_stem = nn.Conv2d(3, stem, 3, 2, 1, bias=False)
-        self._bn0 = nn.BatchNorm2d(stem, **_BN)
+        self._bn0 = _bn(stem)
         blocks: list[nn.Module] = []
         c = stem
         for expand, k, stride, c_out, repeats in stages:
@@ -140,7 +142,7 @@ class EfficientNetLite(nn.Module):
                 c = c_out
         self._blocks = nn.Sequential(*blocks)
         self._conv_head = nn.Conv2d(c, head, 1, bias=False)
-        self._bn1 = nn.BatchNorm2d(head, **_BN)
+        self._bn1 = _bn(head)
         self.act = nn.ReLU6(inplace=True)
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.drop = nn.Dropout(dropout)
