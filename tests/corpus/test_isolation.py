@@ -13,6 +13,8 @@ from tests import mediagen
 import mimica
 from mimica.corpus.work import CRASH_HOOK, HANG_HOOK, HOG_HOOK
 
+pytestmark = pytest.mark.slow  # real worker processes, seconds each (CI runs slow tests)
+
 
 def test_crash_hang_and_memory_hog_are_contained(tmp_path: Path, model_card: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:

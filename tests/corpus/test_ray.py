@@ -1,6 +1,7 @@
 """The Ray engine on a real local Ray cluster (`ray start --head` on 127.0.0.1 with two CPUs, started here and
 stopped after): the same records as the local engine on the same inputs, reports written by the driver, a
-segfaulting actor replaced and its file recorded, and resume through the driver. Skips only when Ray is not installed (extra `cluster`)."""
+segfaulting actor replaced and its file recorded, and resume through the driver. Skips only when Ray is not
+installed (extra `cluster`)."""
 
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ import mimica
 from mimica.corpus.ray_engine import LOOPBACK_ENV
 from mimica.corpus.work import CRASH_HOOK
 
-pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
-                                reason="Ray is not installed (pip install 'mimica[cluster]')")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("ray") is None,
+                                                  reason="Ray is not installed (pip install 'mimica[cluster]')")]
 FRAMES = 4
 
 
