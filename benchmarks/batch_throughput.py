@@ -6,13 +6,16 @@ Ray engine (a private local instance with 2 CPUs), in one run, and the overhead 
 The clips are the first --seconds of the first --clips videos of ../shared/data/ffpp (stream copy into a temp
 folder, deleted after; nothing is kept), or, without ../shared, face videos synthesised from scikit-image's
 astronaut. Each engine scans into a fresh results folder, so nothing is resumed; wall time includes listing,
-starting the workers (and Ray) and loading the models, as a user sees it.
+starting the workers (and Ray) and loading the models, as a user sees it. CPU s is the CPU time of this process
+and its reaped children (workers, and Ray's processes when it started them) during the run: on a machine
+shared with other work, wall time follows the load, CPU time much less.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,11 @@ def clips(folder: Path, n: int, seconds: float) -> list[Path]:
     return [write_face_video(folder / f"{i:03d}.mp4", frames=int(seconds * 10), fps=10) for i in range(n)]
 
 
+def cpu_s() -> float:
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--clips", type=int, default=40)
@@ -60,12 +68,14 @@ def main() -> None:
               f"{os.cpu_count()} cores")
         for key in args.engines.split(","):
             engine, workers = ENGINES[key]
+            cpu0 = cpu_s()
             s = mimica.batch([src], Path(tmp) / f"out-{key}", engine=engine, workers=workers,  # type: ignore[arg-type]
                              frames=args.frames)
+            cpu = cpu_s() - cpu0
             assert s.scanned == len(files), s
             rows.append((key, s.wall_s, s.files_per_s, s.counts))
-            print(f"{key:7s} {s.wall_s:7.1f} s  {s.files_per_s:6.2f} files/s  {dict(sorted(s.counts.items()))}",
-                  flush=True)
+            print(f"{key:7s} {s.wall_s:7.1f} s  {s.files_per_s:6.2f} files/s  {cpu:7.1f} CPU s  "
+                  f"{dict(sorted(s.counts.items()))}", flush=True)
     walls = {k: w for k, w, _, _ in rows}
     if "ray2" in walls and "local2" in walls:
         print(f"ray overhead over local (2 workers): {walls['ray2'] - walls['local2']:+.1f} s "

@@ -9,7 +9,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from tests.corpus.fuzzmedia import fuzz_corpus
+
+pytestmark = pytest.mark.slow  # real worker processes, seconds each (CI runs slow tests)
 
 
 def test_every_damaged_file_gets_one_result(tmp_path: Path, model_card: Path) -> None:

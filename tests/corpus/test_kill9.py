@@ -11,7 +11,10 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from tests import mediagen
+
+pytestmark = pytest.mark.slow  # real worker processes, seconds each (CI runs slow tests)
 
 FILES = 16
 

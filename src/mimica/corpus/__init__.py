@@ -36,6 +36,8 @@ INDEX = "index.html"
 REPORTS = "reports"
 #: errors listed by name in summary.json (all of them are in results.jsonl)
 MAX_LISTED_ERRORS = 1000
+#: what summary.json and index.html read back of each record
+INDEX_FIELDS = ("path", "verdict", "probability", "reason", "error", "report")
 
 Engine = Literal["local", "ray"]
 
@@ -56,7 +58,8 @@ ProgressFn = Callable[[BatchProgress], None]
 
 
 class BatchSummary(BaseModel):
-    """summary.json: the whole results folder (`counts`, `errors`) and this run (`scanned`, `wall_s`...)."""
+    """summary.json: the results of this run's input files, resumed or scanned (`files`, `counts`, `errors`), and
+    what this run did (`scanned`, `resumed`, `wall_s`...)."""
 
     schema_version: str = "1"
     files: int = Field(description="input files of this run, each with one record in results.jsonl")
@@ -150,14 +153,14 @@ def batch(
         if missing:  # an engine bug, never a bad file: say so rather than write a summary that hides it
             raise BatchError(f"{len(missing)} file(s) got no result, e.g. {sorted(missing)[0]}; rerun to retry them")
         errors = []
-        if "error" in Counter(e.verdict for e in kept.values()):
-            errors = [{"path": r["path"], "error": r.get("error") or ""} for r in store.records()
+        if any(e.verdict == "error" for e in kept.values()):
+            errors = [{"path": r["path"], "error": r.get("error") or ""} for r in store.records(INDEX_FIELDS)
                       if r["path"] in wanted and r["verdict"] == "error"][:MAX_LISTED_ERRORS]
         index = None
         if report:
             from mimica.corpus.index import write_index
 
-            index = write_index(out / INDEX, [r for r in store.records() if r["path"] in wanted], out)
+            index = write_index(out / INDEX, [r for r in store.records(INDEX_FIELDS) if r["path"] in wanted], out)
         wall = time.monotonic() - t0
         summary = BatchSummary(
             files=len(paths), counts=dict(Counter(e.verdict for e in kept.values())), errors=errors,

@@ -107,9 +107,11 @@ class RayEngine:
         try:
             ray.init(**kwargs)
         except Exception as err:  # ConnectionError, RuntimeError, ValueError...: one line with the fix
-            where = f"the Ray cluster at {self.address}" if self.address else "a local Ray instance"
-            raise BatchError(f"cannot connect to {where}: {type(err).__name__}: {err}; is `ray start` running "
-                             "there, and is the address right?") from err
+            if self.address is None:
+                raise BatchError(f"cannot start a local Ray instance: {_cause(err)}; on a busy machine Ray's "
+                                 "processes may not start in time: retry, or use --engine local") from err
+            raise BatchError(f"cannot connect to the Ray cluster at {self.address}: {_cause(err)}; is `ray start` "
+                             "running there, and are the address and auth token right?") from err
 
     def _loop(self, ray: Any, pending: deque[Job], spawn: Callable[[], _Slot], slots: list[_Slot],
               on_result: Callable[[Record], None]) -> None:

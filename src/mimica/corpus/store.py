@@ -122,8 +122,9 @@ class ResultStore:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND, 0o644)
         self.stale = 0
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every stored record, the last one of each path (reads the file; for the index and tests)."""
+    def records(self, fields: tuple[str, ...] | None = None) -> list[dict[str, Any]]:
+        """Every stored record, the last one of each path, or only the given keys of each (a long batch's index
+        needs a few small fields, not every track of 100,000 files)."""
         last: dict[str, dict[str, Any]] = {}
         if self.path.exists():
             with open(self.path, "rb") as f:
@@ -131,7 +132,7 @@ class ResultStore:
                     with contextlib.suppress(ValueError, KeyError, TypeError):
                         rec = json.loads(line)
                         last.pop(rec["path"], None)
-                        last[rec["path"]] = rec
+                        last[rec["path"]] = rec if fields is None else {k: rec.get(k) for k in fields}
         return list(last.values())
 
 

@@ -149,5 +149,5 @@ def _test_hooks(path: str) -> None:
     if hog and hog in name:
         blocks = []
         while True:
-            blocks.append(b"x" * (64 << 20))  # written pages: RSS grows 640 MB a second
-            time.sleep(0.1)
+            blocks.append(b"x" * (128 << 20))  # written pages: RSS grows up to 2.5 GB a second
+            time.sleep(0.05)
