@@ -11,7 +11,7 @@ from mimica.models.card import ModelCard
 from mimica.models.classifier import Classifier
 
 WEIGHTS = Path(__file__).parent / "weights"
-DEFAULT_MODEL = "mimica-sbi-v1"
+DEFAULT_MODEL = "mimica-sbi-v2"
 
 
 def available_models() -> list[str]:

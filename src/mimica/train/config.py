@@ -12,7 +12,7 @@ from mimica.errors import MimicaError
 
 
 class TrainConfig(BaseModel):
-    name: str = "mimica-sbi-v1"
+    name: str = "mimica-sbi-v2"
     version: str = "1.0.0"
     net: str = "artifactnet-s"
     real_faces: list[str] = []
