@@ -1,7 +1,7 @@
 """Do the report's heatmaps point at the manipulation? Measured on self-blended faces, whose blend mask is known.
 
     PYTHONPATH=src python benchmarks/heatmap_localisation.py [--faces ../shared/data/faces/fairface/val] [--n 60]
-        [--seed 0] [--model mimica-sbi-v1] [--json out.json]
+        [--seed 0] [--model NAME] [--json out.json]
 
 Each photo's face goes through the scan's own stages (mediapipe detection and landmarks, the one alignment, the
 model card's recipe); the aligned crop is self-blended (`mimica.train.sbi.self_blend`, the training recipe's

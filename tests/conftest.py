@@ -17,7 +17,7 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def model_card() -> Path:
-    """The shipped model's card (src/mimica/models/weights/mimica-sbi-v1.json); tests that need the model skip
+    """The shipped model's card (src/mimica/models/weights/<DEFAULT_MODEL>.json); tests that need the model skip
     cleanly until it is committed."""
     from mimica.models.registry import DEFAULT_MODEL, WEIGHTS
 

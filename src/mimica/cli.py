@@ -207,7 +207,7 @@ def batch(
     frames: Annotated[int, typer.Option(min=1, help="Frames sampled evenly over each video.")] = 32,
     threshold: Annotated[float | None, typer.Option(
         min=0, max=1, help="One decision threshold instead of the model's real/fake pair.")] = None,
-    model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = "mimica-sbi-v1",
+    model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = DEFAULT_MODEL,
     no_provenance: Annotated[bool, typer.Option("--no-provenance", help="Skip watermark/C2PA checks.")] = False,
 ) -> None:
     """Scan a whole corpus into a results folder; rerun the same command to resume where it stopped."""
