@@ -181,7 +181,8 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
         start_step, global_step = ck.get("epoch_step", 0), ck["step"]
         if ck.get("epoch_done", True):
             start_epoch, start_step = start_epoch + 1, 0
-        log(f"resumed at epoch {start_epoch} step {start_step} (best {best:.4f} at epoch {best_epoch})")
+        log(f"resumed at epoch {start_epoch} step {start_step}"
+            + (f" (best {best:.4f} at epoch {best_epoch})" if cfg.select_on == "video" else ""))
 
     def checkpoint(epoch: int, epoch_step: int, done: bool) -> None:
         _save({"model": model.state_dict(), "opt": opt.state_dict(), "step": global_step, "epoch": epoch,
