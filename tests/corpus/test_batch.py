@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import mimica
-from mimica.corpus.index import ORDER
+from mimica.report.index import FLAG_ORDER as ORDER
 from mimica.scan import Scanner
 
 FRAMES = 4
@@ -65,7 +65,7 @@ def test_report_index_lists_flagged_files_first(first_run) -> None:  # type: ign
         assert f'href="{r["report"]}"' in html
     positions = sorted((html.index(r["report"]), ORDER[r["verdict"]]) for r in recs)
     ranks = [rank for _, rank in positions]
-    assert ranks == sorted(ranks)  # fake, uncertain, error, real, no-face
+    assert ranks == sorted(ranks)  # fake, uncertain, error, no-face, real
 
 
 def test_rerun_scans_nothing_and_touched_or_changed_files(small_corpus: Path, first_run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

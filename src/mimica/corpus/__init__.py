@@ -36,8 +36,8 @@ INDEX = "index.html"
 REPORTS = "reports"
 #: errors listed by name in summary.json (all of them are in results.jsonl)
 MAX_LISTED_ERRORS = 1000
-#: what summary.json and index.html read back of each record
-INDEX_FIELDS = ("path", "verdict", "probability", "reason", "error", "report")
+#: what summary.json reads back of each failed record
+ERROR_FIELDS = ("path", "verdict", "error")
 
 Engine = Literal["local", "ray"]
 
@@ -154,13 +154,13 @@ def batch(
             raise BatchError(f"{len(missing)} file(s) got no result, e.g. {sorted(missing)[0]}; rerun to retry them")
         errors = []
         if any(e.verdict == "error" for e in kept.values()):
-            errors = [{"path": r["path"], "error": r.get("error") or ""} for r in store.records(INDEX_FIELDS)
+            errors = [{"path": r["path"], "error": r.get("error") or ""} for r in store.records(ERROR_FIELDS)
                       if r["path"] in wanted and r["verdict"] == "error"][:MAX_LISTED_ERRORS]
         index = None
         if report:
-            from mimica.corpus.index import write_index
+            from mimica.corpus.index import FIELDS, write_index
 
-            index = write_index(out / INDEX, [r for r in store.records(INDEX_FIELDS) if r["path"] in wanted], out)
+            index = write_index(out / INDEX, [r for r in store.records(FIELDS) if r["path"] in wanted])
         wall = time.monotonic() - t0
         summary = BatchSummary(
             files=len(paths), counts=dict(Counter(e.verdict for e in kept.values())), errors=errors,
