@@ -284,8 +284,8 @@ def train(
         raise MimicaError("training needs torch: pip install torch==2.13.0 'mimica[train]'") from e
     from mimica.models.registry import WEIGHTS
     from mimica.train.config import load_config
-    from mimica.train.data import build_data
     from mimica.train.export import finish
+    from mimica.train.loop import load_data
     from mimica.train.loop import train as run_train
 
     cfg = load_config(config)
@@ -295,8 +295,9 @@ def train(
     def log(line: str) -> None:
         err.print(line, markup=False)
 
-    run_train(cfg, log=log, resume=resume)
-    card = finish(cfg, build_data(cfg), log=log, install_dir=WEIGHTS if install else None)
+    data = load_data(cfg, log)  # once: the export calibrates on the same validation crops
+    run_train(cfg, log=log, resume=resume, data=data)
+    card = finish(cfg, data, log=log, install_dir=WEIGHTS if install else None)
     out.print(f"model card: {card}")
 
 

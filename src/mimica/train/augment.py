@@ -69,14 +69,21 @@ def h264(img: NDArray[np.uint8], crf: int) -> NDArray[np.uint8]:
     return img
 
 
+def centre_crop(images: NDArray[np.uint8], size: int) -> NDArray[np.uint8]:
+    """The centre `size` x `size` of one crop (h, w, 3) or of a batch (n, h, w, 3) cached with a wider margin."""
+    o = (images.shape[-3] - size) // 2
+    if o <= 0:
+        return images
+    return np.ascontiguousarray(images[..., o : o + size, o : o + size, :])
+
+
 def crop_window(img: NDArray[np.uint8], size: int, rng: np.random.Generator | None,
                 aug: FormatAugment = DEFAULT_AUG) -> NDArray[np.uint8]:
     """The centre `size` x `size` of a crop cached with a wider margin, or with `rng` a jittered window of it
     (zoom, aspect, position) resampled to `size`. Landmarks are not needed after the blend, so none follow."""
     s = img.shape[0]
     if rng is None or (aug.scale == (1.0, 1.0) and not aug.aspect and not aug.shift):
-        o = (s - size) // 2
-        return np.ascontiguousarray(img[o : o + size, o : o + size])
+        return centre_crop(img, size)
     side = size * rng.uniform(*aug.scale)
     a = 1 + rng.uniform(-aug.aspect, aug.aspect)
     sw, sh = side * np.sqrt(a), side / np.sqrt(a)

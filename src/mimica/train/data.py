@@ -11,7 +11,7 @@ from numpy.typing import NDArray
 
 from mimica.align import AlignRecipe
 from mimica.datasets import MediaItem, identity_split, load_dataset
-from mimica.train.augment import DEFAULT_AUG, FormatAugment, crop_window, degrade
+from mimica.train.augment import DEFAULT_AUG, FormatAugment, centre_crop, crop_window, degrade
 from mimica.train.config import TrainConfig
 from mimica.train.prepare import PrepareConfig, load_shards, prepare
 from mimica.train.sbi import self_blend
@@ -38,9 +38,8 @@ class CropSet:
         o = (self.crops.shape[1] - size) // 2
         if o <= 0:
             return self
-        return CropSet(np.ascontiguousarray(self.crops[:, o : o + size, o : o + size]),
-                       (self.mesh.astype(np.float32) - o).astype(np.float16), self.item, self.time, self.main,
-                       self.items)
+        return CropSet(centre_crop(self.crops, size), (self.mesh.astype(np.float32) - o).astype(np.float16),
+                       self.item, self.time, self.main, self.items)
 
     def field(self, key: str) -> NDArray:
         return np.array([self.items[i][key] for i in self.item])
@@ -150,9 +149,8 @@ def sbi_validation_set(faces: CropSet, seed: int = 1234, size: int | None = None
     fakes = np.stack([self_blend(c, m.astype(np.float32), rng)[0] for c, m in zip(faces.crops, faces.mesh,
                                                                                    strict=True)])
     x = np.concatenate([faces.crops, fakes])
-    if size is not None and size < x.shape[1]:
-        o = (x.shape[1] - size) // 2
-        x = np.ascontiguousarray(x[:, o : o + size, o : o + size])
+    if size is not None:
+        x = centre_crop(x, size)
     y = np.concatenate([np.zeros(len(faces.crops)), np.ones(len(fakes))]).astype(np.int64)
     return x, y
 

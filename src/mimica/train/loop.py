@@ -94,6 +94,12 @@ def set_lr(opt: torch.optim.Optimizer, peak: float, progress: float) -> float:
     return float(lr)
 
 
+def load_data(cfg: TrainConfig, log: Log = print) -> TrainData:
+    """The cached crops of the config (prepared first where missing), for training and then for the export."""
+    log("preparing face crops (cached, resumable)")
+    return build_data(cfg, progress=lambda a, b: log(f"  prepared {a}/{b} shards") if a == b else None)
+
+
 def build_model(cfg: TrainConfig, log: Log = print) -> torch.nn.Module:
     """The network with its starting weights: ImageNet (cfg.pretrained), a checkpoint (cfg.init_from) or the
     shipped model (cfg.resume_from_shipped), then the first cfg.freeze trunk layers frozen."""
@@ -136,7 +142,7 @@ def _shipped_state(cfg: TrainConfig, model: torch.nn.Module) -> dict[str, torch.
         raise MimicaError(str(err.args[0])) from err
 
 
-def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
+def train(cfg: TrainConfig, log: Log = print, resume: bool = True, data: TrainData | None = None) -> Path:
     """Runs the recipe; returns the folder with best.pt. Export and calibration are in `export.py`.
 
     `last.pt` is written every cfg.checkpoint_minutes and after every epoch; a rerun continues from the step
@@ -149,8 +155,8 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True) -> Path:
     out = Path(cfg.out_dir)
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.json").write_text(cfg.model_dump_json(indent=2))
-    log("preparing face crops (cached, resumable)")
-    data = build_data(cfg, progress=lambda a, b: log(f"  prepared {a}/{b} shards") if a == b else None)
+    if data is None:
+        data = load_data(cfg, log)
     log(f"train reals {len(data.real_train.crops)}, labelled fakes {len(data.fake_train.crops)}, "
         f"val video faces {len(data.val_videos.crops)}, val photos {len(data.val_faces.crops)}")
     if not len(data.real_train.crops):
