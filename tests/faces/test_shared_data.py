@@ -11,9 +11,8 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 import numpy as np
+import pytest
 
 from mimica.faces import IoUTracker, create_detector
 from mimica.faces.detector import FaceDetector
