@@ -93,3 +93,35 @@ def test_a_run_without_checkpoint_starts_from_the_shipped_model(faces: Path, tmp
 
     with pytest.raises(MimicaError, match="artifactnet-xs, not a artifactnet-s"):
         loop.train(wrong, log=lambda _: None)
+
+
+def test_a_second_stage_card_names_the_first(faces: Path, tmp_path: Path) -> None:
+    """A run from an earlier run's checkpoint (init_from) records that run in its card: name, version and
+    ONNX sha256, the ImageNet file at the root of the lineage, both stages' epochs and their total minutes. A
+    checkpoint without its run's card is refused: the new card could not say where its weights came from."""
+    from mimica.errors import MimicaError
+    from mimica.models.card import ModelCard
+    from mimica.train.data import build_data
+    from mimica.train.export import finish
+
+    first = config(faces, tmp_path / "first", version="1.0.0")
+    loop.train(first, log=lambda _: None)
+    first_card = ModelCard.load(finish(first, build_data(first), log=lambda _: None))
+    second = config(faces, tmp_path / "second", version="1.1.0", init_from=str(tmp_path / "first" / "best.pt"))
+    loop.train(second, log=lambda _: None)
+    card = ModelCard.load(finish(second, build_data(second), log=lambda _: None))
+
+    t = card.training
+    assert t["continued_from"]["name"] == "tiny" and t["continued_from"]["version"] == "1.0.0"
+    assert t["continued_from"]["onnx_sha256"] == first_card.sha256 != card.sha256
+    assert t["init_weights"] == first_card.training["init_weights"]
+    assert [h["stage"] for h in t["history"]] == ["tiny 1.0.0", "tiny 1.1.0"]
+    own = json.loads((tmp_path / "second" / "log.jsonl").read_text().splitlines()[-1])["minutes"]
+    assert t["minutes_total"] == pytest.approx(first_card.training["history"][-1]["minutes"] + own)
+    assert "continued from tiny 1.0.0" in card.architecture
+
+    (tmp_path / "first" / "tiny.json").unlink()
+    third = config(faces, tmp_path / "third", init_from=str(tmp_path / "first" / "best.pt"))
+    with pytest.raises(MimicaError, match="no model card beside the checkpoint"):
+        loop.train(third, log=lambda _: None)  # before any training step
+    assert not (tmp_path / "third" / "last.pt").exists()

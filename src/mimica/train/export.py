@@ -20,6 +20,7 @@ import torch
 from sklearn.linear_model import LogisticRegression
 
 from mimica.atomic import write_atomic
+from mimica.errors import MimicaError
 from mimica.models.card import AlignSpec, Calibration, InputSpec, ModelCard, Thresholds, sha256_file
 from mimica.scan.aggregate import __doc__ as AGGREGATION_RULE
 from mimica.train.config import TrainConfig
@@ -149,7 +150,50 @@ def measured_limits(metrics: dict) -> list[str]:
     return lines
 
 
-def describe_architecture(cfg: TrainConfig) -> str:
+def previous_stage(cfg: TrainConfig) -> ModelCard | None:
+    """The card of the model a run continued from: the shipped one (resume_from_shipped), or the card that
+    `finish` wrote beside the init_from checkpoint. None for a run from ImageNet or from scratch; an init_from
+    checkpoint without a card beside it cannot say where its weights came from, which is an error."""
+    if cfg.resume_from_shipped:
+        return ModelCard.load(cfg.resume_from_shipped)
+    if not cfg.init_from:
+        return None
+    folder = Path(cfg.init_from).parent
+    cards = sorted(folder.glob("*.json"))
+    for path in cards:
+        try:
+            return ModelCard.load(path)
+        except ValueError:  # config.json and other files beside it are not cards (pydantic says why)
+            continue
+    raise MimicaError(f"{cfg.init_from}: no model card beside the checkpoint, so the card of this run could not "
+                      "say where its weights came from; export that run first (mimica train on its config)")
+
+
+def total_minutes(card: ModelCard) -> float:
+    """Training minutes of a card's model over all its stages."""
+    t = card.training
+    if "minutes_total" in t:
+        return float(t["minutes_total"])
+    history = t.get("history") or []
+    return float(history[-1]["minutes"]) if history else 0.0
+
+
+def _lineage(cfg: TrainConfig, prev: ModelCard | None) -> tuple[dict | None, dict | None, list[dict]]:
+    """init_weights (the ImageNet file at the root of the lineage), continued_from (the earlier stage) and the
+    earlier stages' history, each epoch tagged with its stage."""
+    if prev is None:
+        return (WEIGHTS[cfg.pretrained].card_record() if cfg.pretrained else None), None, []
+    tag = f"{prev.name} {prev.version}"
+    earlier = [{"stage": tag, **h} if "stage" not in h else h for h in prev.training.get("history", [])]
+    continued = {"name": prev.name, "version": prev.version, "onnx_sha256": prev.sha256,
+                 "minutes": total_minutes(prev), "config": prev.training.get("config", {})}
+    return prev.training.get("init_weights"), continued, earlier
+
+
+def describe_architecture(cfg: TrainConfig, prev: ModelCard | None = None) -> str:
+    if prev is not None:
+        return (f"{cfg.net} (mimica.train.net, plain torch) continued from {prev.name} {prev.version} "
+                f"({prev.architecture}); this stage: first {cfg.freeze} trunk layers frozen")
     if cfg.pretrained:
         w = WEIGHTS[cfg.pretrained]
         return (f"{cfg.net} (mimica.train.net, plain torch) initialised from ImageNet weights ({w.package}=="
@@ -182,9 +226,14 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
     log(f"calibration a={cal.a:.3f} b={cal.b:.3f}; thresholds real<{thresholds.real} fake>={thresholds.fake}")
 
     history = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    prev = previous_stage(cfg)
+    init_weights, continued_from, earlier = _lineage(cfg, prev)
+    minutes = (history[-1]["minutes"] if history else 0.0) + (continued_from["minutes"] if continued_from else 0.0)
+    if prev is not None:
+        history = [*earlier, *({"stage": f"{cfg.name} {cfg.version}", **h} for h in history)]
     card = ModelCard(
         name=cfg.name, version=cfg.version, onnx_file=onnx_path.name, sha256=sha256_file(onnx_path),
-        architecture=describe_architecture(cfg),
+        architecture=describe_architecture(cfg, prev),
         parameters=sum(p.numel() for p in model.parameters()),
         input=InputSpec(size=cfg.size), align=AlignSpec(size=cfg.size, margin=round(cfg.input_margin, 4)),
         calibration=cal, thresholds=thresholds, aggregation=(AGGREGATION_RULE or "").strip(),
@@ -192,7 +241,9 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
             "recipe": "self-blended images (Shiohara and Yamasaki, CVPR 2022) from real faces"
                       + (", plus labelled fakes" if cfg.use_labelled_fakes or cfg.forged else ", no real deepfakes"),
             "config": cfg.model_dump(mode="json"),
-            "init_weights": WEIGHTS[cfg.pretrained].card_record() if cfg.pretrained else None,
+            "init_weights": init_weights,
+            "continued_from": continued_from,
+            "minutes_total": minutes,
             "best_epoch": ck["epoch"],
             "epoch_selection": "the last epoch (the validation split chose nothing; it calibrates and reports)"
                                if cfg.select_on == "last" else "the epoch with the best validation video AUC",
@@ -214,7 +265,7 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
         intended_use="Flagging faces in images and videos that may have been manipulated (face swap, "
                      "reenactment), as one piece of evidence for a person who checks it, not as proof.",
         limitations=[
-            f"Trained on a CPU for {history[-1]['minutes'] if history else 0:.0f} minutes at {cfg.size} px; the "
+            f"Trained on a CPU for {minutes:.0f} minutes at {cfg.size} px; the "
             "published detectors train for days on GPUs at 380 px.",
             "Validation numbers come from a small split (about 50 videos) that also set the calibration and the "
             "thresholds, so the accuracies at the thresholds are optimistic (AUC does not depend on them)"

@@ -147,6 +147,9 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True, data: TrainDa
 
     `last.pt` is written every cfg.checkpoint_minutes and after every epoch; a rerun continues from the step
     it holds (the epoch's sample order is seeded, so the rest of the epoch is exactly what was left)."""
+    from mimica.train.export import previous_stage
+
+    previous_stage(cfg)  # a start without a card to name it fails now, not at the export hours later
     torch.manual_seed(cfg.seed)
     np.random.seed(cfg.seed)
     torch.set_num_threads(cfg.threads)
