@@ -233,6 +233,8 @@ def test_history_search_and_delete(make_client):
     assert client.get("/api/scans", params={"verdict": "maybe"}, headers=auth(token)).status_code == 422
     page = client.get("/", params={"q": "beach"}, headers=auth(token)).text
     assert "beach_party.png" in page and "news_clip.png" not in page
+    # the list says the verdict in the results page's words: no reliability measured, so never a bare "fake"
+    assert '<span class="pill fake" data-verdict="fake">leans fake 0.90</span>' in page
 
     gone = ids["interview 100%.png"]
     assert client.delete(f"/api/scans/{gone}", headers=auth(token)).status_code == 204

@@ -103,6 +103,11 @@ class Job:
     def result_dict(self) -> dict[str, Any] | None:
         return json.loads(self.result) if self.result else None
 
+    @property
+    def verdict_words(self) -> str:
+        """The verdict as the results page and the report say it ("leans fake" for a weak model), for lists."""
+        return str((self.result_dict() or {}).get("verdict_text") or self.verdict or "")
+
 
 @dataclass(frozen=True)
 class TokenInfo:
