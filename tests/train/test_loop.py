@@ -93,6 +93,9 @@ def test_a_run_without_checkpoint_starts_from_the_shipped_model(faces: Path, tmp
 
     with pytest.raises(MimicaError, match="artifactnet-xs, not a artifactnet-s"):
         loop.train(wrong, log=lambda _: None)
+    missing = config(faces, tmp_path / "fourth", resume_from_shipped=str(tmp_path / "nope.json"))
+    with pytest.raises(MimicaError, match="nope.json: resume_from_shipped names no model card file"):
+        loop.train(missing, log=lambda _: None)
 
 
 def test_a_second_stage_card_names_the_first(faces: Path, tmp_path: Path) -> None:

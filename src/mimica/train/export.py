@@ -155,6 +155,8 @@ def previous_stage(cfg: TrainConfig) -> ModelCard | None:
     `finish` wrote beside the init_from checkpoint. None for a run from ImageNet or from scratch; an init_from
     checkpoint without a card beside it cannot say where its weights came from, which is an error."""
     if cfg.resume_from_shipped:
+        if not Path(cfg.resume_from_shipped).is_file():
+            raise MimicaError(f"{cfg.resume_from_shipped}: resume_from_shipped names no model card file")
         return ModelCard.load(cfg.resume_from_shipped)
     if not cfg.init_from:
         return None
