@@ -1,20 +1,17 @@
 """Scan speed against the decode floor, per video of ../shared/data, measured side by side in one run.
 
-    python benchmarks/scan_speed.py [--limit N] [--frames 32] [--clip 10] [--model NAME_OR_CARD ...] [--stills]
+    python benchmarks/scan_speed.py [--limit N] [--frames 32] [--clip 10] [--model NAME_OR_CARD ...]
 
 For each video: the time `ffmpeg -threads 2 -i X -f null -` needs to decode it (the floor), the time of
 `Scanner.scan` (warm: model and detector loaded once), their ratio and the stage breakdown. With --clip S, each
 video is first cut (stream copy, into a temp folder, never kept) to its first S seconds, so that "a 10 s 1080p
-video" can be measured on the longer research clips. With --stills, a second scanner of the default model runs
-beside it whose face stage treats every sampled frame as a still (FaceMesh detects the face again on every crop,
-the face stage before `detector.video()`), to measure what following faces buys.
-Targets (issues 2 and 9): 10 s 1080p <= 2.5x floor and <= 3 s; 30 s 480p <= 1.5 s.
+video" can be measured on the longer research clips. Targets (issue 2): 10 s 1080p <= 2.5x floor and <= 3 s;
+30 s 480p <= 1.5 s.
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import csv
 import statistics
 import subprocess
@@ -24,28 +21,11 @@ from pathlib import Path
 
 import imageio_ffmpeg
 
-from mimica.faces import create_detector
-from mimica.faces.detector import Detect
 from mimica.models.registry import DEFAULT_MODEL
 from mimica.scan import Scanner
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 FFMPEG = imageio_ffmpeg.get_ffmpeg_exe()
-
-
-class StillFrames:
-    """The mediapipe detector with video() taken away: every frame goes through plain detect()."""
-
-    name = "mediapipe-stills"
-
-    def __init__(self) -> None:
-        self._d = create_detector("mediapipe")
-
-    def detect(self, image):  # type: ignore[no-untyped-def]
-        return self._d.detect(image)
-
-    def video(self) -> contextlib.AbstractContextManager[Detect]:
-        return contextlib.nullcontext(self._d.detect)
 
 
 def decode_floor(path: Path) -> float:
@@ -70,8 +50,6 @@ def main() -> None:
     ap.add_argument("--select", default="", help="only paths containing this text")
     ap.add_argument("--model", action="append", default=[],
                     help="model name or card path; give it twice to compare two models on the same files")
-    ap.add_argument("--stills", action="store_true",
-                    help="also scan with the face stage that treats every frame as a still (side by side)")
     args = ap.parse_args()
     rows = list(csv.DictReader((SHARED / "manifest.csv").open()))
     rows = [r for r in rows if args.select in r["path"]]
@@ -79,8 +57,6 @@ def main() -> None:
     if args.limit:
         rows = rows[: args.limit]
     scanners = {m: Scanner(model=m, frames=args.frames, provenance=True) for m in args.model or [DEFAULT_MODEL]}
-    if args.stills:
-        scanners["stills"] = Scanner(frames=args.frames, provenance=True, detector=StillFrames())
     for scanner in scanners.values():
         scanner.scan(SHARED / rows[0]["path"])  # warm-up: first inference allocates
     print(f"{'video':50s} {'model':>14s} {'res':>9s} {'dur':>5s} {'floor':>6s} {'scan':>6s} {'ratio':>6s}  stages (s)")
