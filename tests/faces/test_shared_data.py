@@ -11,8 +11,9 @@ import csv
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
 import pytest
+
+import numpy as np
 
 from mimica.faces import IoUTracker, create_detector
 from mimica.faces.detector import FaceDetector
