@@ -4,11 +4,6 @@ picture (an empty Faces, not None), points in the documented order, and the same
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 from tests import facemedia
@@ -139,83 +134,3 @@ def test_named_landmark_indices_are_valid() -> None:
     named = [*lm.RIGHT_EYE_CORNERS, *lm.LEFT_EYE_CORNERS, lm.NOSE_TIP, lm.MOUTH_RIGHT, lm.MOUTH_LEFT, *FACE_OVAL]
     assert all(0 <= i < N_MESH for i in named)
     assert len(set(FACE_OVAL)) == len(FACE_OVAL) == 36
-
-
-# -- frames of one video: detector.video() ---------------------------------------------------------------------
-
-
-def _two_faces(n: int) -> list[np.ndarray]:
-    """Two astronauts side by side (still: the tracking graphs must keep them apart, not follow motion)."""
-    out = []
-    for f in facemedia.face_frames(n, size=(420, 360), drift=0):
-        img = np.full((360, 900, 3), 90, np.uint8)
-        img[:, :420] = f
-        img[:, 480:] = f
-        out.append(img)
-    return out
-
-
-def _eye_distance(faces: Faces) -> np.ndarray:
-    return np.linalg.norm(faces.points5[:, 0] - faces.points5[:, 1], axis=1)
-
-
-def test_video_first_frame_is_the_still_result_and_videos_do_not_leak(detector: FaceDetector) -> None:
-    """The first frame of a video has nothing to follow: exactly `detect`'s result. A second video starts
-    from scratch again (the graphs of the first are reset), so the same frames give the same landmarks."""
-    frames = facemedia.face_frames(5)
-    with detector.video() as detect:
-        first = [detect(f) for f in frames]
-    with detector.video() as detect:
-        again = [detect(f) for f in frames]
-    np.testing.assert_array_equal(first[0].mesh, detector.detect(frames[0]).mesh)
-    for a, b in zip(first, again, strict=True):
-        np.testing.assert_array_equal(a.mesh, b.mesh)
-
-
-@pytest.mark.parametrize("make", [facemedia.face_frames, _two_faces], ids=["one-face", "two-faces"])
-def test_video_follows_every_face_close_to_the_still_result(detector: FaceDetector, make) -> None:  # type: ignore[no-untyped-def]
-    frames = make(8)
-    with detector.video() as detect:
-        followed = [detect(f) for f in frames]
-    for k, (got, alone) in enumerate(zip(followed, (detector.detect(f) for f in frames), strict=True)):
-        assert len(got) == len(alone) >= 1, f"frame {k}: {len(got)} faces followed, {len(alone)} on its own"
-        order_g, order_a = np.argsort(got.xyxy[:, 0]), np.argsort(alone.xyxy[:, 0])
-        err = np.abs(got.points5[order_g] - alone.points5[order_a]).max(axis=(1, 2)) / _eye_distance(alone)[order_a]
-        assert err.max() < 0.10, f"frame {k}: points moved {err.max():.3f} eye distances"
-
-
-def test_video_is_one_at_a_time(detector: FaceDetector) -> None:
-    with detector.video(), pytest.raises(RuntimeError, match="one video at a time"), detector.video():
-        pass
-
-
-def test_video_writes_nothing_to_stderr(tmp_path: Path) -> None:
-    """Restarted tracking graphs log from native code ('Feedback manager requires...'): users would take that
-    for errors. In a fresh process (pytest's capture replaces the file descriptor the silencing works on),
-    two videos in a row, so that the second restarts the graphs of the first."""
-    script = tmp_path / "two_videos.py"
-    script.write_text(
-        "from tests.faces.test_detector import _two_faces\n"
-        "from mimica.faces import create_detector\n"
-        "d = create_detector()\n"
-        "for _ in range(2):\n"
-        "    with d.video() as detect:\n"
-        "        n = [len(detect(f)) for f in _two_faces(3)]\n"
-        "print(n)\n"
-    )
-    root = Path(__file__).resolve().parents[2]
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300,
-                         cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
-    assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip() == "[2, 2, 2]"
-    assert out.stderr == ""
-
-
-def test_video_keeps_one_tracking_graph_per_face() -> None:
-    """A face that moves 20 px a frame stays with the graph that followed it (matched on its latest box),
-    instead of restarting a graph, and so detecting the face again, every few frames."""
-    det = create_detector("mediapipe")
-    with det.video() as detect:
-        found = [len(detect(f)) for f in facemedia.face_frames(10, drift=20)]
-    assert found == [1] * 10
-    assert len(det._slots) == 1  # type: ignore[attr-defined]

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-import numpy as np
-
 from mimica.faces import IoUTracker, create_detector
 from mimica.faces.detector import FaceDetector
 from mimica.media import sample_frames
@@ -53,26 +51,16 @@ def test_faces_and_stable_tracks(shared_data: Path, detector: FaceDetector, frag
     tracker = IoUTracker()
     sampled, with_face = 0, 0
     ids: Counter[int] = Counter()
-    drift: list[float] = []
-    with detector.video() as detect:  # the scan's path: FaceMesh follows the face between sampled frames
-        for frame in sample_frames(shared_data / row["path"], N):
-            faces = tracker.update(detect(frame.image))
-            alone = detector.detect(frame.image)  # the same frame on its own
-            if len(faces) == len(alone) == 1:
-                eyes = np.linalg.norm(alone.points5[0, 0] - alone.points5[0, 1])
-                drift.append(float(np.abs(faces.points5[0] - alone.points5[0]).max() / eyes))
-            assert len(set(faces.track_id.tolist())) == len(faces)  # never one id twice in a frame
-            ids.update(faces.track_id.tolist())
-            sampled += 1
-            with_face += len(faces) > 0
+    for frame in sample_frames(shared_data / row["path"], N):
+        faces = tracker.update(detector.detect(frame.image))
+        sampled += 1
+        with_face += len(faces) > 0
+        assert len(set(faces.track_id.tolist())) == len(faces)  # never one id twice in a frame
+        ids.update(faces.track_id.tolist())
     name = row["path"]
-    # following the face must not move the alignment points beyond landmark jitter: at most 10% of the eye
-    # distance on any frame (measured: median 1.7%, largest 6% over 256 frames of FF++ and DFD)
-    assert drift and max(drift) < 0.10, f"{name}: video-mode points moved {max(drift):.3f} eye distances"
     assert sampled == N, f"{name}: {sampled} frames sampled"
     assert with_face >= MIN_FACE_SHARE * sampled, f"{name}: faces on {with_face}/{sampled} frames"
     main_id, main_n = ids.most_common(1)[0]
     assert main_n >= MIN_FACE_SHARE * with_face, f"{name}: the main person's track broke up: {dict(ids)}"
     if fragment.startswith("original_sequences/actors"):
         assert (int(row["width"]), int(row["height"])) == (1920, 1080)
-

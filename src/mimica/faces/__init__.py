@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from mimica.faces.detector import FaceDetector, available_detectors, create_detector, frame_detector
+from mimica.faces.detector import FaceDetector, available_detectors, create_detector
 from mimica.faces.landmarks import FACE_OVAL, POINTS5
 from mimica.faces.tracker import IoUTracker
 
-__all__ = ["FACE_OVAL", "POINTS5", "FaceDetector", "IoUTracker", "available_detectors", "create_detector",
-           "frame_detector"]
+__all__ = ["FACE_OVAL", "POINTS5", "FaceDetector", "IoUTracker", "available_detectors", "create_detector"]

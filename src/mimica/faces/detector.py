@@ -3,10 +3,6 @@
 The only backend today is mediapipe 0.10.14: BlazeFace full-range finds the faces, FaceMesh on a crop around each
 one gives 468 landmarks. Both weights ship inside the mediapipe wheel, so nothing is downloaded at run time
 (measured against the alternatives in ../shared/notes/face-pipeline-deps.md).
-
-Frames of one video go through `detector.video()`: BlazeFace still runs on every frame (new faces, boxes), but
-FaceMesh follows each face from its landmarks in the previous sampled frame instead of running its own face
-detector again on the crop, which halves the landmark cost (10 -> 5 ms a 1080p frame, same notes).
 """
 
 from __future__ import annotations
@@ -16,15 +12,13 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from mimica.errors import FaceBackendError
 from mimica.faces.landmarks import LEFT_EYE_CORNERS, MOUTH_LEFT, MOUTH_RIGHT, NOSE_TIP, RIGHT_EYE_CORNERS
-from mimica.faces.tracker import iou_matrix
 from mimica.types import N_MESH, Faces
 
 
@@ -49,20 +43,12 @@ def quiet_native_stderr() -> Iterator[None]:
         os.close(saved)
 
 
-Detect = Callable[[NDArray[np.uint8]], Faces]
-
-
 class FaceDetector(Protocol):
     """Finds every face in an RGB uint8 image, with dense landmarks."""
 
     name: str
 
     def detect(self, image: NDArray[np.uint8]) -> Faces: ...
-
-    def video(self) -> contextlib.AbstractContextManager[Detect]:
-        """A `detect` for the frames of one video, given in order: it may follow faces from the previous
-        frame. Every result must still be a valid `detect` result of that frame alone."""
-        ...
 
 
 def points5_from_mesh(mesh: NDArray[np.float32]) -> NDArray[np.float32]:
@@ -77,22 +63,6 @@ def points5_from_mesh(mesh: NDArray[np.float32]) -> NDArray[np.float32]:
         ],
         axis=1,
     ).astype(np.float32)
-
-
-@dataclass
-class _MeshSlot:
-    """A FaceMesh in video mode following one face: its graph and the box it saw last."""
-
-    mesh: Any
-    box: NDArray[np.float32] | None = None
-    frame: int = -2  # the video frame it last followed a face in
-    used: bool = False  # in the current frame
-
-
-def frame_detector(detector: FaceDetector, video: bool) -> contextlib.AbstractContextManager[Detect]:
-    """The `detect` for the frames of one file: faces followed from frame to frame in a video, plain
-    `detect` for a still (a single picture gains nothing from a tracking graph and would pay its reset)."""
-    return detector.video() if video else contextlib.nullcontext(detector.detect)
 
 
 class MediapipeDetector:
@@ -125,30 +95,8 @@ class MediapipeDetector:
                 graph.process(blank)
         self.crop_scale = crop_scale
         self.max_faces = max_faces
-        self._face_mesh = face_mesh
-        self._slots: list[_MeshSlot] = []  # video-mode FaceMesh graphs, made on demand, kept across videos
-        self._in_video = False
-        self._frame = 0
-
-    @contextlib.contextmanager
-    def video(self) -> Iterator[Detect]:
-        """Frames of one video in order: each face keeps a FaceMesh in video mode, matched to it by box
-        overlap with the previous frame, which tracks its landmarks instead of detecting the face again."""
-        if self._in_video:
-            raise RuntimeError("MediapipeDetector.video() is not re-entrant: one video at a time")
-        self._in_video = True
-        self._frame = 0
-        for slot in self._slots:  # a slot left over from another video is idle: reset before it is used
-            slot.frame, slot.used = -2, False
-        try:
-            yield lambda image: self._detect(image, video=True)
-        finally:
-            self._in_video = False
 
     def detect(self, image: NDArray[np.uint8]) -> Faces:
-        return self._detect(image, video=False)
-
-    def _detect(self, image: NDArray[np.uint8], video: bool) -> Faces:
         h, w = image.shape[:2]
         image = np.ascontiguousarray(image)
         # full range finds small faces; the short-range model finds a face that fills the picture (a selfie,
@@ -156,22 +104,16 @@ class MediapipeDetector:
         found = self._det.process(image).detections or self._det_near.process(image).detections or []
         found = sorted(found, key=lambda d: -d.score[0])[: self.max_faces]
         boxes, meshes, scores = [], [], []
-        if video:
-            self._frame += 1
-            for slot in self._slots:
-                slot.used = False
         for det in found:
             rb = det.location_data.relative_bounding_box
             x1, y1 = rb.xmin * w, rb.ymin * h
             bw, bh = rb.width * w, rb.height * h
             if bw < 8 or bh < 8:
                 continue
-            box = np.array([max(x1, 0), max(y1, 0), min(x1 + bw, w), min(y1 + bh, h)], np.float32)
-            graph = self._slot_for(box).mesh if video else self._mesh
-            mesh = self._landmarks(graph, image, x1 + bw / 2, y1 + bh / 2, max(bw, bh) * self.crop_scale)
+            mesh = self._landmarks(image, x1 + bw / 2, y1 + bh / 2, max(bw, bh) * self.crop_scale)
             if mesh is None:
                 continue
-            boxes.append(box)
+            boxes.append([max(x1, 0), max(y1, 0), min(x1 + bw, w), min(y1 + bh, h)])
             meshes.append(mesh)
             scores.append(det.score[0])
         if not boxes:
@@ -185,34 +127,7 @@ class MediapipeDetector:
             track_id=np.full(len(boxes), -1, np.int64),
         )
 
-    def _slot_for(self, box: NDArray[np.float32]) -> _MeshSlot:
-        """The video-mode FaceMesh that followed this face in the previous frame (the one whose box there
-        overlaps this one most), else one that followed nobody there, restarted so that it finds the face
-        afresh (at most 2 x max_faces graphs ever exist)."""
-        prev = [s for s in self._slots if not s.used and s.frame == self._frame - 1]
-        if prev:
-            iou = iou_matrix(box[None], np.stack([s.box for s in prev]))[0]  # type: ignore[misc]
-            if iou.max() >= 0.3:
-                return self._use(prev[int(iou.argmax())], box)
-        idle = [s for s in self._slots if not s.used and s.frame < self._frame - 1]
-        with quiet_native_stderr():  # a new or restarted graph logs from native code on its first run:
-            # give it that run here, on a blank picture (no face: the next frame detects afresh)
-            if idle:
-                slot = idle[0]
-                slot.mesh.reset()
-            else:
-                slot = _MeshSlot(self._face_mesh.FaceMesh(static_image_mode=False, max_num_faces=1,
-                                                          refine_landmarks=False))
-                self._slots.append(slot)
-            slot.mesh.process(np.zeros((64, 64, 3), np.uint8))
-        return self._use(slot, box)
-
-    def _use(self, slot: _MeshSlot, box: NDArray[np.float32]) -> _MeshSlot:
-        slot.used, slot.frame, slot.box = True, self._frame, box
-        return slot
-
-    def _landmarks(self, graph: Any, image: NDArray[np.uint8], cx: float, cy: float, side: float
-                   ) -> NDArray | None:
+    def _landmarks(self, image: NDArray[np.uint8], cx: float, cy: float, side: float) -> NDArray | None:
         h, w = image.shape[:2]
         x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
         s = int(round(side))
@@ -220,7 +135,7 @@ class MediapipeDetector:
         pad = max(0, -x0, -y0, x0 + s - w, y0 + s - h)
         src = np.pad(image, ((pad, pad), (pad, pad), (0, 0))) if pad else image
         crop = np.ascontiguousarray(src[y0 + pad : y0 + pad + s, x0 + pad : x0 + pad + s])
-        res = graph.process(crop)
+        res = self._mesh.process(crop)
         if not res.multi_face_landmarks:
             return None
         lm = res.multi_face_landmarks[0].landmark
@@ -232,9 +147,6 @@ class MediapipeDetector:
         self._det.close()
         self._det_near.close()
         self._mesh.close()
-        for slot in self._slots:
-            slot.mesh.close()
-        self._slots = []
 
 
 _BACKENDS: dict[str, Callable[..., FaceDetector]] = {"mediapipe": MediapipeDetector}

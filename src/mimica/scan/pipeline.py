@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from mimica.align import crop_faces, transform_points
 from mimica.errors import MimicaError
-from mimica.faces import FaceDetector, IoUTracker, create_detector, frame_detector
+from mimica.faces import FaceDetector, IoUTracker, create_detector
 from mimica.media import DecodeStats, MediaInfo, find_media, probe, sample_frames
 from mimica.media.prefetch import prefetch
 from mimica.models import DEFAULT_MODEL, Classifier, load_model
@@ -109,30 +109,29 @@ class Scanner:
         n_target = 1 if info.kind == "image" else self.frames
         t = time.perf_counter()
         # timings["decode"] is the time this loop waited for frames: decoding that did not overlap the rest
-        with frame_detector(self.detector, video=info.kind != "image") as detect:
-            for k, frame in enumerate(prefetch(sample_frames(p, n_target, stats))):
-                timings["decode"] += time.perf_counter() - t
-                t = time.perf_counter()
-                faces = tracker.update(detect(frame.image))
-                timings["faces"] += time.perf_counter() - t
-                t = time.perf_counter()
-                crops, mats = crop_faces(frame.image, faces.points5, recipe)
-                meshes += [transform_points(faces.mesh[i], mats[i]) for i in range(len(faces))]
-                timings["align"] += time.perf_counter() - t
-                for i in range(len(faces)):
-                    pending.append((int(faces.track_id[i]), {
-                        "time_s": round(frame.time_s, 4), "frame_index": frame.index,
-                        "box": tuple(round(float(v), 1) for v in faces.xyxy[i]),
-                        "detector_score": round(float(faces.score[i]), 4),
-                    }))
-                batches.append(crops)
-                if self.provenance:  # kept for the watermark test; 4K and larger halved to bound memory (<= 200 MB)
-                    frames_seen.append(_thumbnail(frame.image, PROVENANCE_MAX_SIDE))
-                if thumbnails:  # only reports use them; a plain scan skips the resize
-                    evidence.thumbnails.append((frame.time_s, _thumbnail(frame.image)))
-                if progress:
-                    progress("frames", k + 1, n_target)
-                t = time.perf_counter()
+        for k, frame in enumerate(prefetch(sample_frames(p, n_target, stats))):
+            timings["decode"] += time.perf_counter() - t
+            t = time.perf_counter()
+            faces = tracker.update(self.detector.detect(frame.image))
+            timings["faces"] += time.perf_counter() - t
+            t = time.perf_counter()
+            crops, mats = crop_faces(frame.image, faces.points5, recipe)
+            meshes += [transform_points(faces.mesh[i], mats[i]) for i in range(len(faces))]
+            timings["align"] += time.perf_counter() - t
+            for i in range(len(faces)):
+                pending.append((int(faces.track_id[i]), {
+                    "time_s": round(frame.time_s, 4), "frame_index": frame.index,
+                    "box": tuple(round(float(v), 1) for v in faces.xyxy[i]),
+                    "detector_score": round(float(faces.score[i]), 4),
+                }))
+            batches.append(crops)
+            if self.provenance:  # kept for the watermark test; 4K and larger halved to bound memory (<= 200 MB)
+                frames_seen.append(_thumbnail(frame.image, PROVENANCE_MAX_SIDE))
+            if thumbnails:  # only reports use them; a plain scan skips the resize
+                evidence.thumbnails.append((frame.time_s, _thumbnail(frame.image)))
+            if progress:
+                progress("frames", k + 1, n_target)
+            t = time.perf_counter()
         timings["decode"] += time.perf_counter() - t
 
         # one batch for the whole file: the model costs ~1.7 ms a crop in batch, several times more one by one

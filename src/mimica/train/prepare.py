@@ -20,9 +20,8 @@ import numpy as np
 from mimica.align import AlignRecipe, crop_faces, transform_points
 from mimica.atomic import atomic_path
 from mimica.datasets import MediaItem
-from mimica.datasets.item import is_video
 from mimica.errors import MimicaError
-from mimica.faces import IoUTracker, create_detector, frame_detector
+from mimica.faces import IoUTracker, create_detector
 from mimica.media import sample_frames
 
 IMAGE_SHARD = 256
@@ -59,17 +58,16 @@ def crop_item(item: MediaItem, cfg: PrepareConfig, detector) -> dict[str, np.nda
     """All faces of the sampled frames of one item: crops, landmarks in crop coordinates, track ids, times."""
     tracker = IoUTracker()
     crops, meshes, tracks, times, scores = [], [], [], [], []
-    with frame_detector(detector, video=is_video(Path(item.path))) as detect:  # the scan's own face stage
-        for frame in sample_frames(item.path, cfg.frames):
-            faces = tracker.update(detect(frame.image))
-            if not len(faces):
-                continue
-            c, m = crop_faces(frame.image, faces.points5, cfg.recipe)
-            crops.append(c)
-            meshes.append(np.stack([transform_points(faces.mesh[i], m[i]) for i in range(len(faces))]))
-            tracks.append(faces.track_id)
-            times.append(np.full(len(faces), frame.time_s, np.float32))
-            scores.append(faces.area)  # the largest face of a frame is the main subject
+    for frame in sample_frames(item.path, cfg.frames):
+        faces = tracker.update(detector.detect(frame.image))
+        if not len(faces):
+            continue
+        c, m = crop_faces(frame.image, faces.points5, cfg.recipe)
+        crops.append(c)
+        meshes.append(np.stack([transform_points(faces.mesh[i], m[i]) for i in range(len(faces))]))
+        tracks.append(faces.track_id)
+        times.append(np.full(len(faces), frame.time_s, np.float32))
+        scores.append(faces.area)  # the largest face of a frame is the main subject
     s = cfg.recipe.size
     if not crops:
         return {"crops": np.zeros((0, s, s, 3), np.uint8), "mesh": np.zeros((0, 468, 2), np.float16),
