@@ -276,6 +276,10 @@ def train(
     install: Annotated[bool, typer.Option(help="Copy the exported model into the package's weights.")] = False,
     device: Annotated[str | None, typer.Option(help="Train on this torch device (cpu, cuda); default: the "
                                                "config's.")] = None,
+    pack: Annotated[Path | None, typer.Option(help="Train on this pack (mimica pack) instead of the "
+                                              "config's datasets, e.g. on a GPU machine without them.")] = None,
+    export: Annotated[bool, typer.Option(help="Export the model when training ends (needs the datasets: the "
+                                         "card's figures come from scans of the validation videos).")] = True,
 ) -> None:
     """Train a detector (self-blended pseudo-fakes from real faces), export it to ONNX with its model card."""
     try:
@@ -295,10 +299,40 @@ def train(
     def log(line: str) -> None:
         err.print(line, markup=False)
 
-    data = load_data(cfg, log)  # once: the export calibrates on the same validation crops
+    if pack is not None:
+        from mimica.train.pack import load_pack
+
+        data = load_pack(pack)
+        if export:
+            raise MimicaError("--pack trains without the datasets, so it cannot export: add --no-export, then "
+                              "export where the datasets are (mimica train CONFIG, which resumes the finished run)")
+    else:
+        data = load_data(cfg, log)  # once: the export calibrates on the same validation crops
     run_train(cfg, log=log, resume=resume, data=data)
-    card = finish(cfg, data, log=log, install_dir=WEIGHTS if install else None)
-    out.print(f"model card: {card}")
+    if export:
+        card = finish(cfg, data, log=log, install_dir=WEIGHTS if install else None)
+        out.print(f"model card: {card}")
+    else:
+        out.print(f"checkpoint: {Path(cfg.out_dir) / 'best.pt'}")
+
+
+@app.command(name="pack")
+def pack_cmd(
+    config: Annotated[Path, typer.Argument(help="Training recipe (TOML) whose data to pack.")],
+    to: Annotated[Path, typer.Option("--out", help="The pack file (keep it out of git: research data).")] = Path(
+        "cache/pack.npz"),
+    max_mb: Annotated[float, typer.Option(min=1, help="Size budget; photos fill what the video crops leave.")] = 48.0,
+    quality: Annotated[int, typer.Option(min=50, max=100, help="JPEG quality of the stored crops.")] = 90,
+) -> None:
+    """Pack a config's training crops into one file small enough to travel to a GPU machine."""
+    from mimica.train.config import load_config
+    from mimica.train.loop import load_data
+    from mimica.train.pack import pack
+
+    data = load_data(load_config(config), lambda line: err.print(line, markup=False))
+    counts = pack(data, to, max_mb=max_mb, quality=quality)
+    size = to.stat().st_size / 1e6
+    out.print(f"{to}: {size:.1f} MB, " + ", ".join(f"{k} {v}" for k, v in counts.items()))
 
 
 def _register_extras() -> None:
