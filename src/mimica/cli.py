@@ -280,6 +280,8 @@ def train(
                                               "config's datasets, e.g. on a GPU machine without them.")] = None,
     export: Annotated[bool, typer.Option(help="Export the model when training ends (needs the datasets: the "
                                          "card's figures come from scans of the validation videos).")] = True,
+    fit: Annotated[bool, typer.Option("--train/--no-train", help="Run the training loop; --no-train only "
+                                      "exports out_dir/best.pt, e.g. one trained on another machine.")] = True,
 ) -> None:
     """Train a detector (self-blended pseudo-fakes from real faces), export it to ONNX with its model card."""
     try:
@@ -308,7 +310,10 @@ def train(
                               "export where the datasets are (mimica train CONFIG, which resumes the finished run)")
     else:
         data = load_data(cfg, log)  # once: the export calibrates on the same validation crops
-    run_train(cfg, log=log, resume=resume, data=data)
+    if fit:
+        run_train(cfg, log=log, resume=resume, data=data)
+    elif not (Path(cfg.out_dir) / "best.pt").is_file():
+        raise MimicaError(f"--no-train: no checkpoint to export in {cfg.out_dir} (best.pt)")
     if export:
         card = finish(cfg, data, log=log, install_dir=WEIGHTS if install else None)
         out.print(f"model card: {card}")

@@ -2,11 +2,26 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from PIL import Image
 from tests import facemedia
 
 from mimica.datasets import MediaItem
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder of twelve real-face "photos": shifted and mirrored copies of the astronaut."""
+    d = tmp_path_factory.mktemp("faces")
+    img = np.asarray(Image.open(facemedia.write_face_image(d / "base.png")))
+    (d / "base.png").unlink()
+    for i in range(12):
+        shifted = np.roll(img, (i * 7, i * 5), axis=(0, 1))
+        Image.fromarray(shifted[:, ::-1] if i % 2 else shifted).save(d / f"{i:02d}.png")
+    return d
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
-from PIL import Image
-from tests import facemedia
 
 torch = pytest.importorskip("torch", reason="training needs torch (pip install torch==2.13.0)")
 pytest.importorskip("onnx", reason="ONNX export needs onnx (the [train] extra)")
@@ -20,17 +17,6 @@ from mimica.train.config import TrainConfig  # noqa: E402
 
 class Killed(Exception):
     """Stands for the process dying right after a checkpoint reached the disk."""
-
-
-@pytest.fixture(scope="module")
-def faces(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    d = tmp_path_factory.mktemp("faces")
-    img = np.asarray(Image.open(facemedia.write_face_image(d / "base.png")))
-    (d / "base.png").unlink()
-    for i in range(12):  # shifted and mirrored copies: twelve "photos" of real faces
-        shifted = np.roll(img, (i * 7, i * 5), axis=(0, 1))
-        Image.fromarray(shifted[:, ::-1] if i % 2 else shifted).save(d / f"{i:02d}.png")
-    return d
 
 
 def config(faces: Path, out: Path, **kw: object) -> TrainConfig:
