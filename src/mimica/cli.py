@@ -269,6 +269,11 @@ def prepare(
     out.print(f"{len(items)} items, {len(files)} cache files in {cache}")
 
 
+def _log_line(line: str) -> None:
+    """Training progress goes to stderr, plain (paths and brackets are not rich markup)."""
+    err.print(line, markup=False)
+
+
 @app.command()
 def train(
     config: Annotated[Path, typer.Argument(help="Training recipe (TOML), e.g. configs/default.toml.")],
@@ -298,24 +303,21 @@ def train(
     if device:
         cfg = cfg.model_copy(update={"device": device})
 
-    def log(line: str) -> None:
-        err.print(line, markup=False)
-
     if pack is not None:
         from mimica.train.pack import load_pack
 
         data = load_pack(pack)
         if export:
             raise MimicaError("--pack trains without the datasets, so it cannot export: add --no-export, then "
-                              "export where the datasets are (mimica train CONFIG, which resumes the finished run)")
+                              "export where the datasets are (mimica train CONFIG --no-train)")
     else:
-        data = load_data(cfg, log)  # once: the export calibrates on the same validation crops
+        data = load_data(cfg, _log_line)  # once: the export calibrates on the same validation crops
     if fit:
-        run_train(cfg, log=log, resume=resume, data=data)
+        run_train(cfg, log=_log_line, resume=resume, data=data)
     elif not (Path(cfg.out_dir) / "best.pt").is_file():
         raise MimicaError(f"--no-train: no checkpoint to export in {cfg.out_dir} (best.pt)")
     if export:
-        card = finish(cfg, data, log=log, install_dir=WEIGHTS if install else None)
+        card = finish(cfg, data, log=_log_line, install_dir=WEIGHTS if install else None)
         out.print(f"model card: {card}")
     else:
         out.print(f"checkpoint: {Path(cfg.out_dir) / 'best.pt'}")
@@ -334,7 +336,7 @@ def pack_cmd(
     from mimica.train.loop import load_data
     from mimica.train.pack import pack
 
-    data = load_data(load_config(config), lambda line: err.print(line, markup=False))
+    data = load_data(load_config(config), _log_line)
     counts = pack(data, to, max_mb=max_mb, quality=quality)
     size = to.stat().st_size / 1e6
     out.print(f"{to}: {size:.1f} MB, " + ", ".join(f"{k} {v}" for k, v in counts.items()))

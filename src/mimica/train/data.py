@@ -28,6 +28,12 @@ class CropSet:
     main: NDArray[np.bool_]  # the largest face of its frame
     items: list[dict]
 
+    def concat(self, other: CropSet) -> CropSet:
+        """Both sets' crops, self's first (the same `items` list)."""
+        return CropSet(np.concatenate([self.crops, other.crops]), np.concatenate([self.mesh, other.mesh]),
+                       np.concatenate([self.item, other.item]), np.concatenate([self.time, other.time]),
+                       np.concatenate([self.main, other.main]), self.items)
+
     def select(self, mask: NDArray[np.bool_]) -> CropSet:
         return CropSet(self.crops[mask], self.mesh[mask], self.item[mask], self.time[mask], self.main[mask],
                        self.items)

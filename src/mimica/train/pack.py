@@ -71,7 +71,7 @@ def pack(data: TrainData, out: str | Path, max_mb: float = 48.0, quality: int = 
         drawn[int(i)] = b
     mask = np.zeros(len(photos.item), bool)
     mask[list(drawn)] = True
-    sets = {"real_train": _concat(photos.select(mask), fixed["video_reals"]), "fake_train": data.fake_train,
+    sets = {"real_train": photos.select(mask).concat(fixed["video_reals"]), "fake_train": data.fake_train,
             "val_videos": data.val_videos, "val_faces": val_faces}
     encoded["real_train"] = [drawn[int(j)] for j in np.flatnonzero(mask)] + encoded.pop("video_reals")
 
@@ -95,16 +95,6 @@ def pack(data: TrainData, out: str | Path, max_mb: float = 48.0, quality: int = 
     with atomic_path(out) as tmp, open(tmp, "wb") as f:
         np.savez(f, **arrays)  # type: ignore[arg-type]  # JPEG does not compress further
     return {name: len(sets[name].item) for name in SETS}
-
-
-def _concat(a: CropSet, b: CropSet) -> CropSet:
-    if not len(b.item):
-        return a
-    if not len(a.item):
-        return b
-    return CropSet(np.concatenate([a.crops, b.crops]), np.concatenate([a.mesh, b.mesh]),
-                   np.concatenate([a.item, b.item]), np.concatenate([a.time, b.time]),
-                   np.concatenate([a.main, b.main]), a.items)
 
 
 def load_pack(path: str | Path) -> TrainData:
