@@ -52,6 +52,9 @@ def scan(
         metavar="OUT", help="HTML reports: a folder gets one report per file and an index.html (flagged files "
                             "first); a path ending in .html gets the report of a single file.")] = None,
     no_provenance: Annotated[bool, typer.Option("--no-provenance", help="Skip watermark/C2PA checks.")] = False,
+    detector: Annotated[list[str] | None, typer.Option(
+        "--detector", metavar="NAME", help="Run only this detector (name or card path); repeat for several. "
+                                           "Default: --model and every other shipped detector.")] = None,
 ) -> None:
     """Is a face in this image or video manipulated? Prints one line per file (verdict, probability of
     manipulation, the reason, how reliable the model is) and a table per face track.
@@ -75,7 +78,8 @@ def scan(
         except MimicaError as e:
             listed.append((path, str(e)))
     reports = _Reports(report, sum(len(f) for _, f in listed if isinstance(f, list))) if report else None
-    scanner = Scanner(model=model, frames=frames, threshold=threshold, provenance=not no_provenance)
+    scanner = Scanner(model=model, frames=frames, threshold=threshold, provenance=not no_provenance,
+                      detectors=detector or None)
     scanned = failed = 0
     with _progress_bar() as bar:
         task = bar.add_task("scanning", total=None)
@@ -176,6 +180,8 @@ def _print_human(result) -> None:  # type: ignore[no-untyped-def]
     trust = f"  [dim]model {escape(result.reliability.text())}[/]" if result.verdict in CLASSIFIED else ""
     out.print(f"[{style}]{result.verdict_text.upper()}{p}[/]  {escape(result.path)}  [dim]{escape(result.reason)}[/]"
               f"{trust}")
+    if result.detectors and result.verdict in CLASSIFIED:
+        out.print(f"  [dim]detectors:[/] {escape(result.detectors_text())}")
     if result.frames.failed:
         out.print(f"  [yellow]{result.frames.failed} frame(s) or packet(s) could not be decoded[/]: the file is "
                   "damaged; the verdict rests on the frames that decoded")
@@ -288,14 +294,21 @@ def train(
     fit: Annotated[bool, typer.Option("--train/--no-train", help="Run the training loop; --no-train only "
                                       "exports out_dir/best.pt, e.g. one trained on another machine.")] = True,
 ) -> None:
-    """Train a detector (self-blended pseudo-fakes from real faces), export it to ONNX with its model card."""
+    """Train a detector, export it to ONNX with its model card: the blend detector (self-blended pseudo-fakes
+    from real faces) or, for a config with task = "generated", the generated-face detector."""
     try:
         import torch  # noqa: F401
     except ImportError as e:
         raise MimicaError("training needs torch: pip install torch==2.13.0 'mimica[train]'") from e
     from mimica.models.registry import WEIGHTS
+    from mimica.train import generated
     from mimica.train.config import load_config
     from mimica.train.export import finish
+
+    if generated.wants(config):  # task = "generated": the generated-face detector (frozen features, linear heads)
+        card = generated.run(generated.read_config(config), install_dir=WEIGHTS if install else None)
+        out.print(f"model card: {card}")
+        return
     from mimica.train.loop import load_data
     from mimica.train.loop import train as run_train
 

@@ -51,6 +51,16 @@ def tables(report: EvalReport) -> list[Table]:
             for key, g in groups.items():
                 t.add_row(key, str(g.n), fmt(g.auc, g.auc_ci95))
             out.append(t)
+    if report.detectors:
+        t = Table(title="each detector and the fusion (main face, video level)", title_justify="left")
+        for col in ("detector", "videos", "AUC", "c23/c40 or by compression", "false alarms on reals"):
+            t.add_column(col, justify="left" if col == "detector" else "right")
+        rows = [*report.detectors.items(), *([("fused", report.fused)] if report.fused else [])]
+        for name, d in rows:
+            comp = ", ".join(f"{c} {fmt(g.auc)}" for c, g in d.by_compression.items())
+            fa = "-" if d.false_alarms is None else f"{d.false_alarms:.1%} of {d.n_real}"
+            t.add_row(name, str(d.video.n), fmt(d.video.auc, d.video.auc_ci95), comp or "-", fa)
+        out.append(t)
     return out
 
 

@@ -33,6 +33,11 @@ class VideoRecord(BaseModel):
     frame_probs: list[float] = Field(default_factory=list)
     probability: float | None = None
     error: str = ""
+    detectors: dict[str, float | None] = Field(default_factory=dict, description="each detector's probability "
+                                               "for the main face track")
+    fake_thresholds: dict[str, float] = Field(default_factory=dict)
+    fused: float | None = Field(None, description="the scan's fused probability for the main face track")
+    fused_verdict: str = ""
 
     @field_validator("label")
     @classmethod
@@ -56,6 +61,17 @@ class GroupMetrics(BaseModel):
     n_real: int = 0
     n_fake: int = 0
     reason: str = ""
+
+
+class DetectorMetrics(BaseModel):
+    """One detector's (or the fusion's) video-level figures on the same videos, main face track."""
+
+    video: LevelMetrics
+    by_method: dict[str, GroupMetrics] = Field(default_factory=dict)
+    by_compression: dict[str, GroupMetrics] = Field(default_factory=dict)
+    false_alarms: float | None = Field(None, description="share of real videos called fake (its own fake "
+                                                         "threshold; for the fusion, the fused verdict)")
+    n_real: int = 0
 
 
 class Skipped(BaseModel):
@@ -84,6 +100,8 @@ class EvalReport(BaseModel):
     frame: LevelMetrics
     by_method: dict[str, GroupMetrics] = Field(default_factory=dict)
     by_compression: dict[str, GroupMetrics] = Field(default_factory=dict)
+    detectors: dict[str, DetectorMetrics] = Field(default_factory=dict, description="each detector of the scan")
+    fused: DetectorMetrics | None = Field(None, description="the fused score of all detectors (docs/scan.md)")
     bootstrap: Bootstrap = Bootstrap()
     skipped: list[Skipped] = Field(default_factory=list)
     videos: list[VideoRecord] = Field(
@@ -142,22 +160,50 @@ def evaluate_records(
         frame.reason = "no frame scores in the records"
 
     methods = np.array([r.method or "unknown" for r in kept])
+    comps = np.array([r.compression for r in kept])
+    by_method, by_compression = _groups(labels, scores, methods, comps, n_boot, seed)
+    detectors = {}
+    for name in dict.fromkeys(n for r in kept for n in r.detectors):
+        probs = np.array([np.nan if r.detectors.get(name) is None else r.detectors[name] for r in kept])
+        fake_t = next((r.fake_thresholds[name] for r in kept if name in r.fake_thresholds), threshold)
+        detectors[name] = _detector_metrics(labels, probs, probs >= fake_t, methods, comps, fake_t, n_boot, seed)
+    fused = None
+    if any(r.fused is not None for r in kept):
+        probs = np.array([np.nan if r.fused is None else r.fused for r in kept])
+        called = np.array([r.fused_verdict == "fake" for r in kept])
+        fused = _detector_metrics(labels, probs, called, methods, comps, threshold, n_boot, seed)
+    return EvalReport(
+        threshold=threshold, n_videos=len(kept), n_frames=len(fr_scores), n_skipped=len(skipped),
+        video=video, frame=frame, by_method=by_method, by_compression=by_compression, detectors=detectors,
+        fused=fused, bootstrap=Bootstrap(resamples=n_boot, seed=seed), skipped=skipped, videos=recs,
+        **context,  # type: ignore[arg-type]
+    )
+
+
+def _groups(labels: np.ndarray, scores: np.ndarray, methods: np.ndarray, comps: np.ndarray, n_boot: int,
+            seed: int) -> tuple[dict[str, GroupMetrics], dict[str, GroupMetrics]]:
+    """AUC per method (its fakes against every real) and per compression (both classes)."""
     real = labels == 0
     by_method = {}
     for m in sorted(set(methods[~real])):
         sel = real | (methods == m)
         by_method[m] = _group(labels[sel], scores[sel], int((sel & ~real).sum()), n_boot, seed)
-    comps = np.array([r.compression for r in kept])
     by_compression = {
         c: _group(labels[comps == c], scores[comps == c], int((comps == c).sum()), n_boot, seed)
         for c in sorted(set(comps) - {""})
     }
-    return EvalReport(
-        threshold=threshold, n_videos=len(kept), n_frames=len(fr_scores), n_skipped=len(skipped),
-        video=video, frame=frame, by_method=by_method, by_compression=by_compression,
-        bootstrap=Bootstrap(resamples=n_boot, seed=seed), skipped=skipped, videos=recs,
-        **context,  # type: ignore[arg-type]
-    )
+    return by_method, by_compression
+
+
+def _detector_metrics(labels: np.ndarray, probs: np.ndarray, called_fake: np.ndarray, methods: np.ndarray,
+                      comps: np.ndarray, threshold: float, n_boot: int, seed: int) -> DetectorMetrics:
+    ok = ~np.isnan(probs)
+    y, p = labels[ok], probs[ok]
+    by_method, by_compression = _groups(y, p, methods[ok], comps[ok], n_boot, seed)
+    reals = (labels == 0) & ok
+    return DetectorMetrics(video=level_metrics(y, p, threshold, n_boot=n_boot, seed=seed), by_method=by_method,
+                           by_compression=by_compression, n_real=int(reals.sum()),
+                           false_alarms=float(called_fake[reals].mean()) if reals.any() else None)
 
 
 # -- renderings ----------------------------------------------------------------------------------------------

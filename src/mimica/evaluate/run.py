@@ -46,7 +46,12 @@ def record_from_scan(result: ScanResult, item: MediaItem) -> VideoRecord:
     if track is None:
         return _record(item, error="no face found")
     probs = [d.probability for d in track.detections]
-    return _record(item, frame_probs=probs, probability=float(np.mean(probs)))
+    rec = _record(item, frame_probs=probs, probability=float(np.mean(probs)))
+    rec.detectors = {d.name: d.probability for d in track.detectors}
+    rec.fake_thresholds = {d.name: d.fake_threshold for d in track.detectors if d.fake_threshold is not None}
+    if track.detectors:
+        rec.fused, rec.fused_verdict = track.probability, track.verdict
+    return rec
 
 
 def _record(item: MediaItem, frame_probs: list[float] | None = None, probability: float | None = None,

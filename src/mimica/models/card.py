@@ -10,7 +10,7 @@ import hashlib
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from mimica.align import AlignRecipe
 from mimica.atomic import write_atomic
@@ -58,6 +58,43 @@ class Thresholds(BaseModel):
         return v
 
 
+class VideoHead(BaseModel):
+    """A logistic regression over one track: [mean frame logit, cues over time] -> probability.
+
+    Missing cues (NaN: no background to measure) take `fill`, the training mean. Tracks with fewer than
+    `min_faces` faces are judged by the frame model alone (the card's calibration)."""
+
+    features: list[str]
+    fill: list[float]
+    mean: list[float]
+    scale: list[float]
+    coef: list[float]
+    intercept: float
+    min_faces: int = 8
+
+    @model_validator(mode="after")
+    def _lengths(self) -> VideoHead:
+        n = len(self.features)
+        for name in ("fill", "mean", "scale", "coef"):
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"video_head.{name} has {len(getattr(self, name))} values for {n} features")
+        return self
+
+
+class DetectorSpec(BaseModel):
+    """What kind of evidence a model is, in the registry of detectors a scan runs (mimica.models.detectors)."""
+
+    kind: str = Field("frame", description="the scoring type: 'frame' (mean of face scores) or 'frame+temporal' "
+                                           "(face scores and cues over time through `video_head`)")
+    label: str = Field("blend detector", description="what people call it in the report")
+    looks_at: str = Field("the blending boundary and colour mismatch that pasting a face leaves",
+                          description="one line: the evidence it reads")
+    says: dict[str, str] = Field(default_factory=lambda: {
+        "fake": "signs of a pasted face", "uncertain": "unclear", "real": "no sign of a pasted face"})
+    default: bool = Field(True, description="run by every scan unless the caller names its detectors")
+    video_head: VideoHead | None = None
+
+
 class ModelCard(BaseModel):
     name: str
     version: str
@@ -76,6 +113,7 @@ class ModelCard(BaseModel):
     intended_use: str = ""
     limitations: list[str] = Field(default_factory=list)
     licence: str = "Apache-2.0"
+    detector: DetectorSpec = DetectorSpec()
 
     @classmethod
     def load(cls, path: str | Path) -> ModelCard:

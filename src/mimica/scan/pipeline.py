@@ -1,4 +1,4 @@
-"""The scan: media -> frames -> faces -> tracks -> aligned crops -> model -> scores -> verdict.
+"""The scan: media -> frames -> faces -> tracks -> aligned crops -> detectors -> scores -> fused verdict.
 
 Built only from the public stages, so a power user can run the same steps in a loop of their own.
 """
@@ -6,25 +6,33 @@ Built only from the public stages, so a power user can run the same steps in a l
 from __future__ import annotations
 
 import time
-from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
-from mimica.align import crop_faces, transform_points
 from mimica.errors import MimicaError
-from mimica.faces import FaceDetector, IoUTracker, create_detector
-from mimica.media import DecodeStats, MediaInfo, find_media, probe, sample_frames
-from mimica.media.prefetch import prefetch
-from mimica.models import DEFAULT_MODEL, Classifier, load_model
-from mimica.scan.aggregate import file_probability, main_tracks, track_probability, verdict_of
-from mimica.scan.result import Detection, FrameCounts, MediaFacts, ModelRef, ScanResult, Track, Verdict
+from mimica.faces import FaceDetector, create_detector
+from mimica.media import MediaInfo, find_media, probe
+from mimica.models import DEFAULT_MODEL, Classifier
+from mimica.models.detectors import Detector, TrackScore, default_detectors, load_detector
+from mimica.scan.aggregate import main_tracks
+from mimica.scan.collect import Progress, collect, shrink
+from mimica.scan.fuse import detector_verdict, fuse, weakest_reliability
+from mimica.scan.result import (
+    Detection,
+    DetectorVerdict,
+    FrameCounts,
+    MediaFacts,
+    ModelRef,
+    ScanResult,
+    Track,
+    Verdict,
+)
 
-#: progress(stage, done, total): stages are "frames" (total = frames to sample) and "done"
-Progress = Callable[[str, int, int], None]
+__all__ = ["Evidence", "Progress", "Scanner"]
 
 #: frames kept for the watermark test are at most this wide; the mark is specified to survive a 0.5x downscale
 PROVENANCE_MAX_SIDE = 1920
@@ -46,34 +54,55 @@ class Evidence:
 
 
 class Scanner:
-    """Scans files with one detector and one model, loaded once.
+    """Scans files with one face detector and several deepfake detectors, loaded once.
 
+    detectors: the detectors to run (registry names, card paths or loaded objects); by default `model` and every
+        other shipped detector marked default (mimica.models.detectors.default_detectors).
+    model: the first detector, the blend detector: its crops make the report's heatmaps.
     frames: how many frames to sample evenly over a video (more: steadier verdict, proportionally slower).
-    threshold: a single decision threshold replacing the model card's two (no `uncertain` band).
+    threshold: a single decision threshold replacing every detector's two (no `uncertain` band).
     provenance: also look for marks of synthetic origin (watermark, C2PA, IPTC metadata).
     """
 
     def __init__(
         self,
-        model: str | Path | Classifier = DEFAULT_MODEL,
+        model: str | Path | Classifier | Detector = DEFAULT_MODEL,
         frames: int = 32,
         detector: str | FaceDetector = "mediapipe",
         threshold: float | None = None,
         provenance: bool = True,
         threads: int = 2,
+        detectors: Sequence[str | Path | Classifier | Detector] | None = None,
     ) -> None:
         if frames < 1:
             raise MimicaError(f"--frames must be at least 1, got {frames}")
         if threshold is not None and not 0 <= threshold <= 1:
             raise MimicaError(f"--threshold must be between 0 and 1, got {threshold}")
-        self.classifier = model if isinstance(model, Classifier) else load_model(model, threads=threads)
+        if detectors is None:
+            first = load_detector(model, threads)
+            others = [n for n in default_detectors() if n not in (DEFAULT_MODEL, first.name)]
+            self.detectors = [first] + [load_detector(n, threads) for n in others]
+        else:
+            if not detectors:
+                raise MimicaError("a scan needs at least one detector")
+            self.detectors = [load_detector(d, threads) for d in detectors]
+        names = [d.name for d in self.detectors]
+        if len(set(names)) != len(names):
+            raise MimicaError(f"a detector is named twice: {names}")
+        self.classifier = self.detectors[0].classifier
         self.detector = create_detector(detector) if isinstance(detector, str) else detector
         self.frames = frames
+        self.threshold = threshold
         card = self.classifier.card.thresholds
         self.thresholds = (threshold, threshold) if threshold is not None else (card.real, card.fake)
         #: read from whichever card is loaded: the words of every verdict depend on it
         self.reliability = self.classifier.card.reliability()
         self.provenance = provenance
+
+    def thresholds_of(self, det: Detector) -> tuple[float, float]:
+        if self.threshold is not None:
+            return self.threshold, self.threshold
+        return det.card.thresholds.real, det.card.thresholds.fake
 
     def scan(self, path: str | Path, progress: Progress | None = None) -> ScanResult:
         """Scans one file; raises MimicaError when it cannot be scanned at all."""
@@ -92,105 +121,103 @@ class Scanner:
         """The result and what a report needs besides it (crops per track, frame thumbnails)."""
         return self._scan(path, progress, thumbnails=True)
 
+    def _finding(self, det: Detector, probability: float | None) -> DetectorVerdict:
+        spec = det.card.detector
+        return detector_verdict(det.name, spec.label, probability, self.thresholds_of(det), spec.says,
+                                det.reliability)
+
     def _scan(self, path: str | Path, progress: Progress | None, thumbnails: bool) -> tuple[ScanResult, Evidence]:
         p = Path(path)
-        timings: dict[str, float] = defaultdict(float)
         t_start = time.perf_counter()
         info = probe(p)
-        stats = DecodeStats()
-        tracker = IoUTracker()
-        evidence = Evidence(self.classifier, info)
-        recipe = self.classifier.recipe
-        dets: dict[int, list[Detection]] = defaultdict(list)
-        pending: list[tuple[int, dict]] = []  # (track id, detection fields) of each crop, scored after the loop
-        batches: list[NDArray[np.uint8]] = []
-        meshes: list[NDArray[np.float32]] = []  # each crop's landmarks in crop pixels
-        frames_seen: list[NDArray[np.uint8]] = []
-        n_target = 1 if info.kind == "image" else self.frames
+        keep = (lambda img: shrink(img, PROVENANCE_MAX_SIDE)[0]) if self.provenance else None
+        got = collect(p, self.detector, self.frames, [d.recipe for d in self.detectors], progress, keep=keep,
+                      thumbnails=thumbnails, info=info)
+        timings = got.timings
+        order = sorted(got.tracks, key=lambda i: got.tracks[i].times[0])  # tracks 0, 1, ... by first appearance
+        # one batch per detector for the whole file: a model costs a few ms a crop in batch, more one by one
         t = time.perf_counter()
-        # timings["decode"] is the time this loop waited for frames: decoding that did not overlap the rest
-        for k, frame in enumerate(prefetch(sample_frames(p, n_target, stats))):
-            timings["decode"] += time.perf_counter() - t
-            t = time.perf_counter()
-            faces = tracker.update(self.detector.detect(frame.image))
-            timings["faces"] += time.perf_counter() - t
-            t = time.perf_counter()
-            crops, mats = crop_faces(frame.image, faces.points5, recipe)
-            meshes += [transform_points(faces.mesh[i], mats[i]) for i in range(len(faces))]
-            timings["align"] += time.perf_counter() - t
-            for i in range(len(faces)):
-                pending.append((int(faces.track_id[i]), {
-                    "time_s": round(frame.time_s, 4), "frame_index": frame.index,
-                    "box": tuple(round(float(v), 1) for v in faces.xyxy[i]),
-                    "detector_score": round(float(faces.score[i]), 4),
-                }))
-            batches.append(crops)
-            if self.provenance:  # kept for the watermark test; 4K and larger halved to bound memory (<= 200 MB)
-                frames_seen.append(_thumbnail(frame.image, PROVENANCE_MAX_SIDE))
-            if thumbnails:  # only reports use them; a plain scan skips the resize
-                evidence.thumbnails.append((frame.time_s, _thumbnail(frame.image)))
-            if progress:
-                progress("frames", k + 1, n_target)
-            t = time.perf_counter()
-        timings["decode"] += time.perf_counter() - t
-
-        # one batch for the whole file: the model costs ~1.7 ms a crop in batch, several times more one by one
-        t = time.perf_counter()
-        all_crops = np.concatenate(batches) if batches else np.zeros((0, recipe.size, recipe.size, 3), np.uint8)
-        probs = self.classifier.predict(all_crops)
+        scores: dict[int, dict[str, TrackScore]] = {tid: {} for tid in order}
+        for det in self.detectors:
+            parts = [got.tracks[tid].crops_of(det.recipe) for tid in order]
+            logits = det.logits(np.concatenate(parts) if parts else np.zeros((0, det.recipe.size,
+                                                                              det.recipe.size, 3), np.uint8))
+            at = 0
+            for tid, part in zip(order, parts, strict=True):
+                scores[tid][det.name] = det.judge(got.tracks[tid], logits[at : at + len(part)], got)
+                at += len(part)
         timings["classify"] = time.perf_counter() - t
-        for (tid, fields), prob_i, crop, mesh in zip(pending, probs, all_crops, meshes, strict=True):
-            dets[tid].append(Detection(probability=float(prob_i), **fields))
-            evidence.crops.setdefault(tid, []).append(crop)
-            evidence.landmarks.setdefault(tid, []).append(mesh)
-        del batches, all_crops, meshes
 
-        real_t, fake_t = self.thresholds
-        tracks, crops_by_track, marks_by_track = [], {}, {}
-        # number tracks 0, 1, ... in order of first appearance
-        for new_id, tid in enumerate(sorted(dets, key=lambda i: dets[i][0].time_s)):
-            track_p = track_probability([d.probability for d in dets[tid]])
-            tracks.append(Track(id=new_id, verdict=verdict_of(track_p, real_t, fake_t), probability=track_p,
-                                detections=dets[tid]))
-            crops_by_track[new_id] = evidence.crops[tid]
-            marks_by_track[new_id] = evidence.landmarks[tid]
-        evidence.crops, evidence.landmarks = crops_by_track, marks_by_track
+        first = self.detectors[0]
+        evidence = Evidence(self.classifier, info, thumbnails=got.thumbnails)
+        tracks = []
+        for new_id, tid in enumerate(order):
+            tr, by_det = got.tracks[tid], scores[tid]
+            dets = [Detection(time_s=tr.times[k], frame_index=tr.frame_index[k],
+                              box=tuple(round(float(v), 1) for v in tr.boxes[k]),  # type: ignore[arg-type]
+                              detector_score=round(tr.scores[k], 4),
+                              probability=float(by_det[first.name].face_probs[k]),
+                              scores={n: round(float(s.face_probs[k]), 4) for n, s in by_det.items()})
+                    for k in range(len(tr))]
+            findings = [self._finding(d, by_det[d.name].probability) for d in self.detectors]
+            prob, verdict, decided = fuse(findings)
+            tracks.append(Track(id=new_id, verdict=verdict or "uncertain", probability=prob or 0.0,
+                                detections=dets, detectors=findings, decided_by=decided))
+            evidence.crops[new_id] = tr.crops.get(first.recipe, [])
+            evidence.landmarks[new_id] = tr.crop_mesh.get(first.recipe, [])
 
         provenance: dict = {}
         if self.provenance:
             t = time.perf_counter()
-            provenance = _inspect_provenance(p, frames_seen)
+            provenance = _inspect_provenance(p, got.kept)
             timings["provenance"] = time.perf_counter() - t
-        del frames_seen
+        got.kept.clear()
 
-        prob, top = file_probability(tracks, info.kind == "video")
-        counted = {t.id for t in main_tracks(tracks, info.kind == "video")}
+        is_video = info.kind == "video"
+        main = main_tracks(tracks, is_video)
+        counted = {t.id for t in main}
         for tr in tracks:
             tr.counted = tr.id in counted
+        # each detector over the file: its most suspect main track (a video is as suspect as its most suspect
+        # person), then the same fusion as for a track
+        file_findings = []
+        for i, det in enumerate(self.detectors):
+            probs = [t.detectors[i].probability for t in main if t.detectors[i].probability is not None]
+            file_findings.append(self._finding(det, max(probs) if probs else None))
+        prob, fused, decided = fuse(file_findings)
+        judged = [f for f in file_findings if f.probability is not None]
+        reliability = weakest_reliability(file_findings) if judged else self.reliability
         verdict: Verdict
         words = ""  # derived from the verdict and the reliability unless provenance proves synthesis
-        if prob is None or top is None:
+        thresholds = self.thresholds
+        if not main:
             verdict, reason = "no-face", "no face was found in the sampled frames"
+        elif fused is None:
+            verdict, reason = "uncertain", "faces were found but no detector could judge them"
         else:
-            verdict = verdict_of(prob, real_t, fake_t)
+            verdict = fused
+            top = max((t for t in main if t.decided_by == decided), key=lambda t: t.probability, default=main[0])
             where = "the face" if info.kind == "image" and len(tracks) == 1 else f"face track {top.id}"
-            reason = f"{where} scored {prob:.2f} over {len(top.detections)} frame(s)"
+            det = next(d for d in self.detectors if d.name == decided)
+            thresholds = self.thresholds_of(det)
+            reason = f"{where} scored {prob:.2f} over {len(top.detections)} frame(s) by the {det.card.detector.label}"
         watermark = provenance.get("watermark") or {}
         if watermark.get("detected"):
-            # the mark is proof of synthesis: the file's probability is the test's confidence, the classifier's
+            # the mark is proof of synthesis: the file's probability is the test's confidence, the detectors'
             # view stays in the reason and the tracks
             mark = WATERMARK_REASON + (", mirrored after marking" if watermark.get("mirrored") else "")
-            verdict, reason = "fake", mark + (f"; classifier: {reason}" if prob is not None else "")
+            verdict, reason = "fake", mark + (f"; {reason}" if prob is not None else "")
             words = "fake"  # proof of synthesis, not a model judgement: no "leans"
             prob = max(prob or 0.0, float(watermark.get("confidence", 1.0)))
+            decided = "watermark"
         timings["total"] = time.perf_counter() - t_start
         result = ScanResult(
             path=str(p), verdict=verdict, verdict_text=words, probability=prob, reason=reason,
-            thresholds={"real": real_t, "fake": fake_t},
-            frames=FrameCounts(sampled=stats.sampled, decoded=stats.decoded, failed=stats.failed),
-            tracks=tracks, provenance=provenance,
+            thresholds={"real": thresholds[0], "fake": thresholds[1]},
+            frames=FrameCounts(sampled=got.stats.sampled, decoded=got.stats.decoded, failed=got.stats.failed),
+            tracks=tracks, detectors=file_findings, decided_by=decided, provenance=provenance,
             model=ModelRef(name=self.classifier.card.name, version=self.classifier.card.version),
-            reliability=self.reliability,
+            reliability=reliability,
             media=MediaFacts(kind=info.kind, container=info.container, codec=info.codec, width=info.width,
                              height=info.height, duration_s=info.duration_s, fps=info.fps),
             timings_s={k: round(v, 4) for k, v in timings.items()},
@@ -198,16 +225,6 @@ class Scanner:
         if progress:
             progress("done", 1, 1)
         return result, evidence
-
-
-def _thumbnail(img: NDArray[np.uint8], side: int = 320) -> NDArray[np.uint8]:
-    import cv2
-
-    h, w = img.shape[:2]
-    s = side / max(h, w)
-    if s >= 1:
-        return img
-    return np.asarray(cv2.resize(img, (max(1, int(w * s)), max(1, int(h * s))), interpolation=cv2.INTER_AREA), np.uint8)
 
 
 def _inspect_provenance(path: Path, frames: list[NDArray[np.uint8]]) -> dict:

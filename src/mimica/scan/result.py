@@ -21,8 +21,23 @@ class Detection(BaseModel):
     time_s: float
     frame_index: int
     box: tuple[float, float, float, float] = Field(description="x1, y1, x2, y2 in pixels of the upright frame")
-    probability: float = Field(ge=0, le=1, description="calibrated probability of manipulation of this face")
+    probability: float = Field(ge=0, le=1, description="calibrated probability of manipulation of this face, by "
+                                                       "the first detector (the blend detector)")
     detector_score: float = 0.0
+    scores: dict[str, float] = Field(default_factory=dict, description="each detector's calibrated probability "
+                                                                       "for this face, by detector name")
+
+
+class DetectorVerdict(BaseModel):
+    """One detector's finding on a track or a file, beside the fused verdict."""
+
+    name: str
+    label: str = Field("", description="what people call it, e.g. 'generated-face detector'")
+    probability: float | None = Field(None, ge=0, le=1, description="null when it cannot judge")
+    verdict: Verdict | None = None
+    words: str = Field("", description="its finding in plain words, from its card, e.g. 'likely generated'")
+    fake_threshold: float | None = Field(None, description="its `fake` threshold (its card's, or --threshold)")
+    reliability: Reliability = Field(default_factory=Reliability)
 
 
 class Track(BaseModel):
@@ -32,6 +47,8 @@ class Track(BaseModel):
     probability: float = Field(ge=0, le=1)
     counted: bool = Field(True, description="false for a face seen too briefly for the file rule to count it")
     detections: list[Detection]
+    detectors: list[DetectorVerdict] = Field(default_factory=list)
+    decided_by: str = Field("", description="the detector whose finding set the fused verdict")
 
 
 class FrameCounts(BaseModel):
@@ -66,6 +83,9 @@ class ScanResult(BaseModel):
     thresholds: dict[str, float] = Field(default_factory=dict)
     frames: FrameCounts = FrameCounts()
     tracks: list[Track] = Field(default_factory=list)
+    detectors: list[DetectorVerdict] = Field(default_factory=list, description="each detector over the file's "
+                                             "main tracks; the fused verdict is the rule of docs/scan.md")
+    decided_by: str = Field("", description="the detector (or 'watermark') that set the verdict")
     provenance: dict[str, Any] = Field(default_factory=dict)
     model: ModelRef = ModelRef()
     reliability: Reliability = Field(default_factory=Reliability,
@@ -86,6 +106,15 @@ class ScanResult(BaseModel):
                 t.verdict_text = verdict_text(t.verdict, self.reliability)
         return self
 
+    def detectors_text(self) -> str:
+        """Each detector's finding in words, the deciding one marked, e.g. "blend detector 0.43 unclear;
+        generated-face detector 0.91 likely generated (decided)"."""
+        parts = []
+        for d in self.detectors:
+            p = "cannot judge" if d.probability is None else f"{d.probability:.2f} {d.words}"
+            parts.append(f"{d.label or d.name} {p}" + (" (decided)" if d.name == self.decided_by else ""))
+        return "; ".join(parts)
+
     def summary(self) -> str:
         """The one-line human form, with the model's measured reliability beside the verdict."""
         if self.verdict == "error":
@@ -93,4 +122,5 @@ class ScanResult(BaseModel):
         p = "" if self.probability is None else f" p={self.probability:.2f}"
         faces = f", {len(self.tracks)} face track{'s' if len(self.tracks) != 1 else ''}"
         reason = f" ({self.reason})" if self.reason else ""
-        return f"{self.path}: {self.verdict_text}{p}{faces}{reason}; model {self.reliability.text()}"
+        found = f"; {self.detectors_text()}" if len(self.detectors) > 1 else ""
+        return f"{self.path}: {self.verdict_text}{p}{faces}{reason}{found}; model {self.reliability.text()}"

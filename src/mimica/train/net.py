@@ -164,3 +164,58 @@ class EfficientNetLite(nn.Module):
 @register("efficientnet-lite0")
 def efficientnet_lite0(**kw: object) -> nn.Module:
     return EfficientNetLite(LITE0_STAGES, **kw)  # type: ignore[arg-type]
+
+
+#: blocks of EfficientNet-Lite0 whose outputs the probe pools besides the head: the ends of the 40- and 112-channel
+#: stages (strides 8 and 16): generated texture shows in mid-level statistics as much as in the last layer
+PROBE_TAPS = (4, 10)
+
+
+class LiteProbe(nn.Module):
+    """A frozen EfficientNet-Lite0 whose pooled features at three depths feed one linear logit (a linear probe).
+
+    `embed` gives the features the head is fitted on (outside torch, by scikit-learn); `set_head` folds the
+    fitted standardisation and weights into `_probe`, so the shipped ONNX file is the whole frame model."""
+
+    def __init__(self, taps: tuple[int, ...] = PROBE_TAPS) -> None:
+        super().__init__()
+        self.backbone = EfficientNetLite(LITE0_STAGES)
+        self.taps = taps
+        chans = [LITE0_STAGES[_stage_of(t)][3] for t in taps] + [1280]
+        self.dim = sum(chans)
+        self._probe = nn.Linear(self.dim, 1)
+
+    def embed(self, x: torch.Tensor) -> torch.Tensor:
+        b = self.backbone
+        x = b.act(b._bn0(b._conv_stem(x)))
+        pooled = []
+        for i, block in enumerate(b._blocks):
+            x = block(x)
+            if i in self.taps:
+                pooled.append(x.mean((2, 3)))
+        pooled.append(b.act(b._bn1(b._conv_head(x))).mean((2, 3)))
+        return torch.cat(pooled, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self._probe(self.embed(x)).squeeze(1)
+
+    def set_head(self, mean: torch.Tensor, scale: torch.Tensor, coef: torch.Tensor, intercept: float) -> None:
+        """logit = coef . (features - mean) / scale + intercept, as one linear layer."""
+        w = coef / scale
+        with torch.no_grad():
+            self._probe.weight.copy_(w.reshape(1, -1))
+            self._probe.bias.copy_(torch.tensor([intercept - float((w * mean).sum())]))
+
+
+def _stage_of(block: int) -> int:
+    end = -1
+    for s, (*_, repeats) in enumerate(LITE0_STAGES):
+        end += repeats
+        if block <= end:
+            return s
+    raise ValueError(f"block {block} is past the last stage")
+
+
+@register("efficientnet-lite0-probe")
+def efficientnet_lite0_probe(**kw: object) -> nn.Module:
+    return LiteProbe(**kw)  # type: ignore[arg-type]

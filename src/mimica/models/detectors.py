@@ -1,0 +1,133 @@
+"""The detectors a scan runs: each is a model card (with its ONNX file) of a registered kind.
+
+A kind is the way a detector turns the faces of one track into a probability; the card says which kind it is,
+what it looks at and how to word its findings. A new detector of an existing kind is a new card in
+`mimica/models/weights/` (or a card path handed to the Scanner): the scan pipeline does not change. Every
+detector gets the same collected faces (`mimica.scan.collect.Collected`): crops in its own recipe, the landmarks
+and boxes over time, and grey copies of the frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mimica.align import AlignRecipe
+from mimica.errors import ModelError
+from mimica.models.card import ModelCard, VideoHead
+from mimica.models.classifier import Classifier
+from mimica.models.registry import DEFAULT_MODEL, WEIGHTS, available_models, load_card, load_model
+from mimica.models.reliability import Reliability
+
+if TYPE_CHECKING:
+    from mimica.scan.collect import Collected, TrackData
+
+
+@dataclass
+class TrackScore:
+    """One detector's view of one face track: calibrated probability per face, and for the whole track
+    (None when the detector cannot judge it)."""
+
+    face_probs: NDArray[np.float32]
+    probability: float | None
+
+
+class Detector:
+    """A classifier of aligned face crops plus the rule that turns one track's crops into a probability."""
+
+    kind: ClassVar[str] = ""
+
+    def __init__(self, classifier: Classifier) -> None:
+        self.classifier = classifier
+        self.card: ModelCard = classifier.card
+        self.name = self.card.name
+        self.reliability: Reliability = self.card.reliability()
+
+    @property
+    def recipe(self) -> AlignRecipe:
+        return self.classifier.recipe
+
+    def logits(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
+        return self.classifier.logits(crops)
+
+    def judge(self, track: TrackData, logits: NDArray[np.float32], collected: Collected) -> TrackScore:
+        raise NotImplementedError
+
+
+KINDS: dict[str, type[Detector]] = {}
+
+
+def register_kind(name: str) -> Callable[[type[Detector]], type[Detector]]:
+    def deco(cls: type[Detector]) -> type[Detector]:
+        cls.kind = name
+        KINDS[name] = cls
+        return cls
+
+    return deco
+
+
+@register_kind("frame")
+class FrameDetector(Detector):
+    """A track is as suspect as the mean of its faces' calibrated probabilities (DeepfakeBench's video rule)."""
+
+    def judge(self, track: TrackData, logits: NDArray[np.float32], collected: Collected) -> TrackScore:
+        probs = self.classifier.calibrate(logits)
+        return TrackScore(probs, float(np.mean(probs)) if len(probs) else None)
+
+
+def apply_video_head(head: VideoHead, x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Probabilities of rows x (n, features) under the card's video head; NaN cues take the training mean."""
+    x = np.atleast_2d(np.asarray(x, np.float64))
+    fill, mean, scale = (np.asarray(v, np.float64) for v in (head.fill, head.mean, head.scale))
+    z = ((np.where(np.isnan(x), fill, x) - mean) / scale) @ np.asarray(head.coef) + head.intercept
+    return np.asarray(1 / (1 + np.exp(-z)), np.float64)
+
+
+@register_kind("frame+temporal")
+class TemporalDetector(FrameDetector):
+    """Face scores and cues over time (mimica.models.temporal) through the card's video head; a track too short
+    for cues over time (a photo) is judged by its faces alone."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        super().__init__(classifier)
+        if self.card.detector.video_head is None:
+            raise ModelError(f"{self.name}: a 'frame+temporal' detector needs a video_head in its card")
+        self.head: VideoHead = self.card.detector.video_head
+
+    def judge(self, track: TrackData, logits: NDArray[np.float32], collected: Collected) -> TrackScore:
+        from mimica.models.temporal import track_features
+
+        score = super().judge(track, logits, collected)
+        if len(track) < self.head.min_faces:
+            return score
+        cues = track_features(track.times, track.boxes, track.mesh, track.crops_of(self.recipe),
+                              [collected.grey[s] for s in track.slots],
+                              [collected.grey_scale[s] for s in track.slots])
+        x = np.concatenate([[float(np.mean(logits))], cues])
+        return TrackScore(score.face_probs, float(apply_video_head(self.head, x)[0]))
+
+
+def load_detector(name_or_path: str | Path | Classifier | Detector = DEFAULT_MODEL, threads: int = 2) -> Detector:
+    """A shipped detector by name, or a card path; its card's `detector.kind` picks the scoring rule."""
+    if isinstance(name_or_path, Detector):
+        return name_or_path
+    classifier = name_or_path if isinstance(name_or_path, Classifier) else load_model(name_or_path, threads=threads)
+    kind = classifier.card.detector.kind
+    if kind not in KINDS:
+        raise ModelError(f"{classifier.card.name}: unknown detector kind {kind!r}; known: {sorted(KINDS)}")
+    return KINDS[kind](classifier)
+
+
+def default_detectors() -> list[str]:
+    """The shipped detectors every scan runs: the default blend model first, then every other card marked
+    `default` (a new card is picked up without touching the scan)."""
+    names = [DEFAULT_MODEL] if (WEIGHTS / f"{DEFAULT_MODEL}.json").is_file() else []
+    for name in available_models():
+        if name not in names and load_card(WEIGHTS / f"{name}.json").detector.default:
+            names.append(name)
+    return names
