@@ -193,7 +193,8 @@ def _print_human(result) -> None:  # type: ignore[no-untyped-def]
         for col in ("track", "verdict", "p(fake)", "faces", "from s", "to s", "max p", "counted"):
             t.add_column(col, justify="left" if col in ("verdict", "counted") else "right")
         for tr in result.tracks:
-            ps = [d.probability for d in tr.detections]
+            # the face scores of the detector that set the track's verdict, so "max p" and "p(fake)" agree
+            ps = [d.scores.get(tr.decided_by, d.probability) for d in tr.detections]
             t.add_row(str(tr.id), f"[{VERDICT_STYLE.get(tr.verdict, '')}]{tr.verdict_text}[/]", f"{tr.probability:.2f}",
                       str(len(tr.detections)), f"{tr.detections[0].time_s:.1f}", f"{tr.detections[-1].time_s:.1f}",
                       f"{max(ps):.2f}", "yes" if tr.counted else "[dim]no: seen too briefly[/]")

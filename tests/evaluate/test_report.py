@@ -105,3 +105,25 @@ def test_roc_png(tmp_path: Path) -> None:
         assert im.format == "PNG" and im.size[0] > 300
     with pytest.raises(EvaluationError, match="cannot write"):
         save_roc(r, tmp_path / "absent" / "roc.png")
+
+
+def test_each_detector_and_the_fusion_are_reported() -> None:
+    """Records carrying each detector's probability give one set of figures per detector and one for the fusion,
+    on the same videos; false alarms count the reals each calls fake (the fusion: its fused verdict)."""
+    from mimica.evaluate.report import evaluate_records
+
+    recs = []
+    for i, (label, blend, gen) in enumerate([(0, 0.2, 0.1), (0, 0.3, 0.9), (0, 0.4, 0.2), (1, 0.8, 0.1),
+                                             (1, 0.6, 0.95), (1, 0.35, 0.85)]):
+        fused = max(blend, gen)
+        recs.append({"path": f"{i}.mp4", "label": label, "compression": "c23", "frame_probs": [blend],
+                     "detectors": {"blend": blend, "gen": gen}, "fake_thresholds": {"blend": 0.7, "gen": 0.8},
+                     "fused": fused, "fused_verdict": "fake" if blend >= 0.7 or gen >= 0.8 else "uncertain"})
+    r = evaluate_records(recs, n_boot=0)
+    assert set(r.detectors) == {"blend", "gen"} and r.fused is not None
+    assert r.detectors["blend"].video.auc == r.video.auc == pytest.approx(8 / 9)
+    assert r.detectors["gen"].false_alarms == pytest.approx(1 / 3)  # 0.9 >= 0.8
+    assert r.detectors["blend"].false_alarms == 0.0
+    assert r.fused.false_alarms == pytest.approx(1 / 3)
+    assert r.fused.video.auc == pytest.approx(7 / 9)  # max per video: the real at 0.9 outranks two fakes
+    assert r.fused.by_compression["c23"].n == 6
