@@ -305,3 +305,23 @@ def test_a_session_does_not_outlive_its_database(make_client, tmp_path):
         # token 1 is now a different token (a hash that already starts with "f" gets a "0": no flaky no-op)
         con.execute("UPDATE tokens SET hash = (CASE WHEN hash LIKE 'f%' THEN '0' ELSE 'f' END) || substr(hash, 2)")
     assert client.get("/api/scans").status_code == 401
+
+
+def test_results_page_names_each_detector_and_the_deciding_one(make_client):
+    from mimica.scan.result import DetectorVerdict
+
+    client, token = make_client()
+    scan_id = upload(client, token, png(), name="talking.png").json()["id"]
+    store = client.app.state.store
+    store.claim(scan_id)
+    found = [DetectorVerdict(name="mimica-sbi-v2", label="blend detector", probability=0.3, verdict="real",
+                             words="no sign of a pasted face"),
+             DetectorVerdict(name="mimica-gen-v1", label="generated-face detector", probability=0.95,
+                             verdict="fake", words="likely generated")]
+    result = ScanResult(path="talking.png", verdict="fake", probability=0.95, detectors=found,
+                        decided_by="mimica-gen-v1")
+    store.finish(scan_id, result.model_dump_json(), "fake", 0.95, None)
+    page = client.get(f"/scans/{scan_id}", headers=auth(token)).text
+    assert 'id="detectors"' in page
+    assert "generated-face detector:</strong> likely generated (p = 0.95) &mdash; this one set the verdict" in page
+    assert "blend detector:</strong> no sign of a pasted face (p = 0.30)</li>" in page
