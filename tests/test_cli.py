@@ -85,10 +85,12 @@ def test_human_output(media: dict[str, Path]) -> None:
     no_traceback(out, err)
     lines = out.splitlines()
     first = lines[0]
-    # the words follow the model's reliability (tests/scan/test_words.py), which is stated on the same line
-    assert re.match(r"^((LEANS )?FAKE|(LEANS )?REAL|UNCERTAIN) [01]\.\d\d  ", first), first
-    assert str(media["face.png"]) in first and "the face scored" in first and "video AUC" in first
-    assert re.search(r"\btrack\b.*\bverdict\b.*\bp\(fake\) .*\bfaces\b", out)  # the per-track table
+    # the words follow the model's reliability (tests/scan/test_words.py), stated on the lines under it
+    assert re.match(r"^((LEANS )?FAKE|(LEANS )?REAL|UNCERTAIN)  score [01]\.\d\d  ", first), first
+    assert first.endswith(str(media["face.png"])) and len(first) - len(str(media["face.png"])) < 40, first
+    assert lines[1] == "  why: decided by the one face in the picture" and lines[2].startswith("  model: ")
+    assert "video AUC" in lines[2]
+    assert re.search(r"\btrack\b.*\bverdict\b.*\bscore .*\bfaces\b", out)  # the per-track table
     assert any(line.startswith("NO FACE  ") and str(media["blank.jpg"]) in line for line in lines)
 
 

@@ -6,6 +6,7 @@ with AUCs on both sides of 0.8, so nothing depends on the shipped model's number
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -76,13 +77,13 @@ def test_cli_line_states_words_and_reliability(cards: dict[str, Path], face: Pat
     res = CliRunner().invoke(app, ["scan", str(face), "--model", str(cards["weak"]), "--threshold", "0",
                                    "--no-provenance"])
     assert res.exit_code == 0, res.output
-    first = res.stdout.splitlines()[0]
-    assert first.startswith("LEANS FAKE "), first
-    assert "model weak: video AUC 0.71 (95% CI 0.55-0.84) on 40 ffpp validation videos" in first
-    assert "leans fake" in res.stdout.splitlines()[2]  # the track table's row, under its header
+    lines = res.stdout.splitlines()
+    assert re.fullmatch(rf"LEANS FAKE  score [01]\.\d\d  {re.escape(str(face))}", lines[0]), lines[0]  # details follow
+    assert lines[2] == "  model: weak: video AUC 0.71 (95% CI 0.55-0.84) on 40 ffpp validation videos"
+    assert "leans fake" in lines[4]  # the track table's row, under its header
     res = CliRunner().invoke(app, ["scan", str(face), "--model", str(cards["reliable"]), "--threshold", "0",
                                    "--no-provenance"])
-    assert res.stdout.startswith("FAKE ") and "model reliable: video AUC 0.93" in res.stdout
+    assert res.stdout.startswith("FAKE  score") and "model: reliable: video AUC 0.93" in res.stdout
 
 
 def test_watermark_proof_says_fake_plainly(cards: dict[str, Path], marked: Path) -> None:

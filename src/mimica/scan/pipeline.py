@@ -20,7 +20,7 @@ from mimica.faces import FaceDetector, IoUTracker, create_detector
 from mimica.media import DecodeStats, MediaInfo, find_media, probe, sample_frames
 from mimica.media.prefetch import prefetch
 from mimica.models import DEFAULT_MODEL, Classifier, load_model
-from mimica.scan.aggregate import file_probability, main_tracks, track_probability, verdict_of
+from mimica.scan.aggregate import file_probability, main_tracks, reason_of, track_probability, verdict_of
 from mimica.scan.result import Detection, FrameCounts, MediaFacts, ModelRef, ScanResult, Track, Verdict
 
 #: progress(stage, done, total): stages are "frames" (total = frames to sample) and "done"
@@ -173,14 +173,14 @@ class Scanner:
             verdict, reason = "no-face", "no face was found in the sampled frames"
         else:
             verdict = verdict_of(prob, real_t, fake_t)
-            where = "the face" if info.kind == "image" and len(tracks) == 1 else f"face track {top.id}"
-            reason = f"{where} scored {prob:.2f} over {len(top.detections)} frame(s)"
+            reason = reason_of(top, tracks, info.kind == "video", stats.sampled)
         watermark = provenance.get("watermark") or {}
         if watermark.get("detected"):
             # the mark is proof of synthesis: the file's probability is the test's confidence, the classifier's
             # view stays in the reason and the tracks
             mark = WATERMARK_REASON + (", mirrored after marking" if watermark.get("mirrored") else "")
-            verdict, reason = "fake", mark + (f"; classifier: {reason}" if prob is not None else "")
+            verdict, reason = "fake", mark + (f"; the model alone scored it {prob:.2f} ({reason})" if prob is not None
+                                              else "")
             words = "fake"  # proof of synthesis, not a model judgement: no "leans"
             prob = max(prob or 0.0, float(watermark.get("confidence", 1.0)))
         timings["total"] = time.perf_counter() - t_start
