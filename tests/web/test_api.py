@@ -234,7 +234,12 @@ def test_history_search_and_delete(make_client):
     page = client.get("/", params={"q": "beach"}, headers=auth(token)).text
     assert "beach_party.png" in page and "news_clip.png" not in page
     # the list says the verdict in the results page's words: no reliability measured, so never a bare "fake"
-    assert '<span class="pill fake" data-verdict="fake">leans fake 0.90</span>' in page
+    assert '<span class="pill fake" data-verdict="fake">leans fake &middot; score 0.90</span>' in page
+    # the filter offers the same words (the shipped model is weak): no bare "fake" or "real" to choose from
+    options = re.findall(r'<option value="([a-z-]*)"[^>]*>([^<]+)</option>', page.split('name="verdict"', 1)[1]
+                         .split("</select>", 1)[0])
+    assert options == [("", "any verdict"), ("fake", "leans fake"), ("uncertain", "uncertain"),
+                       ("real", "leans real"), ("no-face", "no face")]
 
     gone = ids["interview 100%.png"]
     assert client.delete(f"/api/scans/{gone}", headers=auth(token)).status_code == 204
@@ -243,6 +248,16 @@ def test_history_search_and_delete(make_client):
     assert not list((client.app.state.settings.data_dir / "uploads").glob(f"{gone}.*"))
     # a finished scan without a report says why; a queued one is not ready
     assert client.get(f"/api/scans/{ids['news_clip.png']}/report", headers=auth(token)).status_code == 404
+
+
+def test_history_filter_follows_the_model(make_client, tmp_path):
+    """A model measured reliable may offer the bare words; the words come from mimica.scan.aggregate.verdict_text."""
+    from tests.report.helpers import tiny_model, video_metrics
+
+    card = tiny_model(tmp_path / "m", name="good", metrics=video_metrics(0.95, (0.9, 0.98), n=300))
+    client, token = make_client(model=str(card))
+    page = client.get("/", headers=auth(token)).text
+    assert '<option value="fake">fake</option>' in page and '<option value="real">real</option>' in page
 
 
 def test_unknown_or_malformed_ids_are_404(make_client):

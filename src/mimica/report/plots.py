@@ -42,8 +42,8 @@ def timeline_png(track: Track, thresholds: dict[str, float], duration_s: float |
         ax.set_xticks([])
         ax.set_xlabel("the picture", fontsize=11)
     else:
-        end = duration_s if duration_s else (max(times) if times else 1.0)
-        ax.set_xlim(0, max(end, max(times, default=0.0)) or 1.0)
+        end = max(duration_s or 0.0, max(times, default=0.0)) or 1.0
+        ax.set_xlim(-0.02 * end, 1.02 * end)  # a margin, so that a point at either end is drawn whole
         ax.set_xlabel("video time (s)", fontsize=11)
     ax.set_ylabel("score", fontsize=11)
     ax.tick_params(labelsize=10)
