@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -20,7 +21,7 @@ from mimica.scan.aggregate import verdict_of
 
 
 def main(path: str, draws: int = 400, seed: int = 0) -> None:
-    report = json.loads(open(path).read())
+    report = json.loads(Path(path).read_text())
     card = load_card(WEIGHTS / f"{DEFAULT_MODEL}.json")
     real, fake = card.thresholds.real, card.thresholds.fake
     videos = [np.asarray(v["frame_probs"], np.float64) for v in report["videos"] if len(v["frame_probs"]) >= 16]
