@@ -305,3 +305,23 @@ def test_json_on_a_shared_video(shared_data: Path, model_card: Path) -> None:
     assert max(len(t["detections"]) for t in obj["tracks"]) == 4
     assert obj["media"]["kind"] == "video" and obj["media"]["codec"] == "h264"
     assert np.isclose(obj["probability"], max(t["probability"] for t in obj["tracks"] if len(t["detections"]) >= 2))
+
+
+def test_readme_says_what_the_first_scan_prints(tmp_path: Path) -> None:
+    """The README's first command scans scikit-image's astronaut saved as JPEG; the line it quotes is the one the
+    shipped model prints (this fails when a new model changes it, so that the README is updated with it)."""
+    pytest.importorskip("skimage")
+    import skimage.data
+
+    from mimica.models import DEFAULT_MODEL
+    from mimica.models.registry import WEIGHTS
+
+    if not (WEIGHTS / f"{DEFAULT_MODEL}.onnx").is_file():
+        pytest.skip("the shipped model's weights are not installed")
+    photo = tmp_path / "astronaut.jpg"
+    Image.fromarray(skimage.data.astronaut()).save(photo)
+    code, out, err = run("scan", photo)
+    assert code == 0, err
+    first = out.splitlines()[0].replace(str(photo), "astronaut.jpg")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert f"`{first}`" in readme, first
