@@ -103,4 +103,5 @@ def test_the_sentence_names_the_brightest_spots_of_the_map_it_is_under(scanner) 
                                               "around the mouth.")
     neutral = evidence_sentence(heat, marks, suspect=False)
     assert "evidence" not in neutral and "suspicious" not in neutral
-    assert neutral == "Hiding the face around the subject's left eye and around the mouth lowered its score most."
+    assert neutral == ("Hiding these parts lowered its score most: around the subject's left eye and around the "
+                       "mouth.")

@@ -219,7 +219,7 @@ def evidence_sentence(heat: NDArray[np.float32], landmarks: NDArray[np.float32] 
     places = evidence_places(heat, landmarks)
     where = " and ".join(places)
     if not suspect:
-        return (f"Hiding the face {where} lowered its score most." if places
+        return (f"Hiding these parts lowered its score most: {where}." if places
                 else "Hiding the brightest area lowered its score most.")
     if len(places) == 2:
         return f"The strongest evidence sits {places[0]}, then {places[1]}."

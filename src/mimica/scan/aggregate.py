@@ -114,10 +114,11 @@ def track_note(track: Track, proven: bool) -> str:
     return ""
 
 
-def unmeasured_kinds(verdict: Verdict | str, reliability: Reliability, proven: bool = False) -> str:
+def unmeasured_kinds(verdict: Verdict | str, reliability: Reliability, proven: bool = False,
+                     about: str = "this verdict says") -> str:
     """For a verdict that clears a file or cannot tell (real, uncertain), the sentence naming the kinds of fakes
     the model was never measured on (its card's `not_measured_on`): such a verdict says nothing about them.
-    "" for other verdicts, proven files, or a card that names none.
+    "" for other verdicts, proven files, or a card that names none. about: the sentence's subject and verb.
 
         >>> r = Reliability(level="weak", not_measured_on=["fully generated faces"])
         >>> unmeasured_kinds("real", r)
@@ -129,7 +130,7 @@ def unmeasured_kinds(verdict: Verdict | str, reliability: Reliability, proven: b
     if proven or verdict not in ("real", "uncertain") or not kinds:
         return ""
     listed = kinds[0] if len(kinds) == 1 else ", ".join(kinds[:-1]) + " or " + kinds[-1]
-    return f"The model was never measured on {listed}: this verdict says nothing about them."
+    return f"The model was never measured on {listed}: {about} nothing about them."
 
 
 def track_probability(face_probs: Sequence[float]) -> float:
