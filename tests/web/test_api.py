@@ -320,3 +320,22 @@ def test_a_session_does_not_outlive_its_database(make_client, tmp_path):
         # token 1 is now a different token (a hash that already starts with "f" gets a "0": no flaky no-op)
         con.execute("UPDATE tokens SET hash = (CASE WHEN hash LIKE 'f%' THEN '0' ELSE 'f' END) || substr(hash, 2)")
     assert client.get("/api/scans").status_code == 401
+
+
+def test_results_page_words_score_and_what_the_model_never_saw(make_client):
+    """The results page shows the wording function's words, "score" (not "p ="), and, for a verdict that leans
+    real, the kinds of fakes the model's card says it was never measured on."""
+    from mimica.models.reliability import Reliability
+
+    client, token = make_client()
+    job = upload(client, token, png(), name="portrait.png").json()["id"]
+    store = client.app.state.store
+    store.claim(job)
+    rel = Reliability(level="weak", auc=0.7, not_measured_on=["fully generated faces"])
+    result = ScanResult(path="portrait.png", verdict="real", probability=0.2, reliability=rel,
+                        reason="decided by the one face in the picture")
+    store.finish(job, result.model_dump_json(), "real", 0.2, None)
+    page = client.get(f"/scans/{job}", headers=auth(token)).text
+    verdict = page.split('id="verdict"', 1)[1].split("</p>", 1)[0]
+    assert ">LEANS REAL <span>score 0.20</span>" in verdict and "p =" not in page
+    assert "never measured on fully generated faces" in page.split('id="not-measured"', 1)[1].split("</p>", 1)[0]
