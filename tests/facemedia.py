@@ -45,3 +45,18 @@ def write_face_image(path: str | Path, mode: str = "RGB") -> Path:
     path = Path(path)
     Image.fromarray(astronaut()).convert(mode).save(path)
     return path
+
+
+def write_dark_face_video(path: str | Path, frames: int = 12, fps: int = 10, brightness: float = 0.2) -> Path:
+    """The face video filmed in the dark: every pixel scaled by `brightness` (a dim room, an evening clip)."""
+    dark = [(f.astype(np.float32) * brightness).round().astype(np.uint8) for f in face_frames(frames)]
+    return write_frames(path, dark, fps)
+
+
+def write_glimpse_video(path: str | Path, frames: int = 12, fps: int = 10, face_frames_at: tuple[int, ...] = (0,)
+                        ) -> Path:
+    """A video whose face shows only in the frames `face_frames_at` (the others are an empty grey wall): a track of
+    one face, or of a few."""
+    faces = face_frames(frames)
+    empty = np.full_like(faces[0], 90)
+    return write_frames(path, [faces[i] if i in face_frames_at else empty for i in range(frames)], fps)

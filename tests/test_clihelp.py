@@ -62,3 +62,28 @@ def test_scan_help_explains_verdicts_exit_codes_and_reliability() -> None:
                   "video AUC with its 95% interval", "model card", "Exit codes: 0", "1 nothing could be scanned",
                   "2 wrong usage", "--report OUT", "index.html"):
         assert words in text, words
+
+
+def test_command_list_is_not_cut_short() -> None:
+    """`mimica --help` shows each command's short help whole: click cuts a description that does not fit the
+    80 columns beside the command names with "...", mid-sentence."""
+    text = help_of([])
+    listed = text.split("Commands:", 1)[1].strip().splitlines()
+    assert len(listed) == len(commands()) - 1 - len([p for p in commands() if len(p) > 1])
+    for line in listed:
+        assert len(line) <= 80 and not line.rstrip().endswith("..."), line
+        assert line.rstrip().endswith((".", "`")) or line.split()[-1][-1].isalnum(), line
+
+
+def test_version() -> None:
+    from mimica import __version__
+
+    res = CliRunner().invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.stdout == f"mimica {__version__}\n"
+    assert "--version" in help_of([])
+
+
+def test_batch_help_gives_the_exit_codes() -> None:
+    text = " ".join(help_of(["batch"]).split())
+    for words in ("Exit codes: 0", "1 every file failed", "2 wrong usage", "130 interrupted"):
+        assert words in text, words

@@ -25,6 +25,22 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+
+def _version(value: bool) -> None:
+    if value:
+        from mimica import __version__
+
+        out.print(f"mimica {__version__}", markup=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print mimica's version and exit.")] = False,
+) -> None:
+    """Find manipulated faces in images and videos; train and evaluate detectors."""
+
 #: verdicts that are the model's judgement: the line states the model's measured reliability beside them
 CLASSIFIED = ("fake", "real", "uncertain")
 VERDICT_STYLE = {"fake": "bold red", "real": "green", "uncertain": "yellow", "no-face": "dim", "error": "red"}
@@ -38,8 +54,9 @@ def _progress_bar():  # type: ignore[no-untyped-def]
                     transient=True, disable=not err.is_terminal)
 
 
-@app.command(epilog="Exit codes: 0 at least one file was scanned (a verdict is data, not an error); 1 nothing "
-                     "could be scanned; 2 wrong usage; 130 interrupted.")
+@app.command(short_help="Is a face manipulated? One line per file, a table per face track.",
+             epilog="Exit codes: 0 at least one file was scanned (a verdict is data, not an error); 1 nothing "
+                    "could be scanned; 2 wrong usage; 130 interrupted.")
 def scan(
     paths: Annotated[list[Path], typer.Argument(help="Images, videos or folders to scan.", metavar="PATH")],
     json_out: Annotated[bool, typer.Option("--json", help="JSON Lines: one object per file (docs/scan.md).")] = False,
@@ -172,36 +189,50 @@ def _emit_error(path: Path, message: str, json_out: bool) -> None:
 
 
 def _print_human(result) -> None:  # type: ignore[no-untyped-def]
+    """A short first line (the verdict's words, the score, the file), then the details, indented."""
     from rich.markup import escape
     from rich.table import Table
 
+    from mimica.scan.aggregate import track_note, unmeasured_kinds
+
     style = VERDICT_STYLE.get(result.verdict, "")
-    p = "" if result.probability is None else f" {result.probability:.2f}"
-    trust = f"  [dim]model {escape(result.reliability.text())}[/]" if result.verdict in CLASSIFIED else ""
-    out.print(f"[{style}]{result.verdict_text.upper()}{p}[/]  {escape(result.path)}  [dim]{escape(result.reason)}[/]"
-              f"{trust}")
+    score = "" if result.probability is None else f"  score {result.probability:.2f}"
+    out.print(f"[{style}]{result.verdict_text.upper()}[/]{score}  {escape(result.path)}")
+    wm = (result.provenance.get("watermark") or {}) if result.provenance else {}
+    proven = bool(wm.get("detected"))
+    if result.reason:
+        out.print(f"  [dim]why:[/] {escape(result.reason)}")
+    if result.verdict in CLASSIFIED:
+        out.print(f"  [dim]model: {escape(result.reliability.text())}[/]")
     if result.detectors and result.verdict in CLASSIFIED:
         out.print(f"  [dim]detectors:[/] {escape(result.detectors_text())}")
+    blind = unmeasured_kinds(result.verdict, result.reliability, proven)
+    if blind:
+        out.print(f"  [yellow]{escape(blind)}[/]")
     if result.frames.failed:
         out.print(f"  [yellow]{result.frames.failed} frame(s) or packet(s) could not be decoded[/]: the file is "
                   "damaged; the verdict rests on the frames that decoded")
-    wm = (result.provenance.get("watermark") or {}) if result.provenance else {}
-    if wm.get("detected"):
+    if proven:
         out.print("  [bold red]mimica watermark found[/]: this file was made by a face-swap tool")
     if len(result.tracks) > 0:
+        video = result.media.kind == "video"
         t = Table(box=None, pad_edge=False, show_edge=False)
-        for col in ("track", "verdict", "p(fake)", "faces", "from s", "to s", "max p", "counted"):
-            t.add_column(col, justify="left" if col in ("verdict", "counted") else "right")
+        for col in ("track", "verdict", "score", "faces", "seen (s)", "top face", "counted"):
+            t.add_column(col, justify="left" if col in ("verdict", "seen (s)", "counted") else "right")
         for tr in result.tracks:
-            # the face scores of the detector that set the track's verdict, so "max p" and "p(fake)" agree
-            ps = [d.scores.get(tr.decided_by, d.probability) for d in tr.detections]
-            t.add_row(str(tr.id), f"[{VERDICT_STYLE.get(tr.verdict, '')}]{tr.verdict_text}[/]", f"{tr.probability:.2f}",
-                      str(len(tr.detections)), f"{tr.detections[0].time_s:.1f}", f"{tr.detections[-1].time_s:.1f}",
-                      f"{max(ps):.2f}", "yes" if tr.counted else "[dim]no: seen too briefly[/]")
+            dets = tr.detections  # "top face": the highest face score of the detector that set the track's verdict
+            seen = f"{dets[0].time_s:.1f}-{dets[-1].time_s:.1f}" if video and dets else "-"
+            note = track_note(tr, proven)
+            top = max(d.scores.get(tr.decided_by, d.probability) for d in dets)
+            t.add_row(str(tr.id), f"[{VERDICT_STYLE.get(tr.verdict, '')}]{escape(tr.verdict_text)}[/]",
+                      f"{tr.probability:.2f}", str(len(dets)), seen, f"{top:.2f}",
+                      f"[dim]no: {note}[/]" if note else "yes")
         out.print(t)
 
 
-@app.command()
+@app.command(short_help="Scan a whole corpus into a results folder; resumable.",
+             epilog="Exit codes: 0 the batch ran (files that failed are rows with verdict error); 1 every file "
+                    "failed, or the batch could not run; 2 wrong usage; 130 interrupted (rerun to resume).")
 def batch(
     sources: Annotated[list[Path], typer.Argument(help="Files, folders (recursive) or text files listing paths.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Results folder: results.jsonl, summary.json.")],
@@ -256,7 +287,7 @@ def batch(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(short_help="Cache aligned face crops and landmarks of datasets.")
 def prepare(
     datasets: Annotated[list[Path], typer.Argument(help="Dataset folders (any layout mimica reads).")],
     cache: Annotated[Path, typer.Option(help="Where the crops go (resumable).")] = Path("cache/crops128"),
@@ -281,7 +312,7 @@ def _log_line(line: str) -> None:
     err.print(line, markup=False)
 
 
-@app.command()
+@app.command(short_help="Train a detector; export it to ONNX with its model card.")
 def train(
     config: Annotated[Path, typer.Argument(help="Training recipe (TOML), e.g. configs/default.toml.")],
     resume: Annotated[bool, typer.Option(help="Continue from the last checkpoint in out_dir.")] = True,
@@ -337,7 +368,7 @@ def train(
         out.print(f"checkpoint: {Path(cfg.out_dir) / 'best.pt'}")
 
 
-@app.command(name="pack")
+@app.command(name="pack", short_help="Pack a config's training crops into one file for a GPU machine.")
 def pack_cmd(
     config: Annotated[Path, typer.Argument(help="Training recipe (TOML) whose data to pack.")],
     to: Annotated[Path, typer.Option("--out", help="The pack file (keep it out of git: research data).")] = Path(

@@ -22,10 +22,12 @@ BAND = (slice(40, 72), slice(24, 104))
 
 
 def tiny_model(folder: Path, a: float = 3.0, mean: tuple[float, float, float] = (0.5, 0.5, 0.5),
-               color_order: str = "RGB", name: str = "tiny-test", metrics: dict | None = None) -> Path:
+               color_order: str = "RGB", name: str = "tiny-test", metrics: dict | None = None,
+               not_measured_on: tuple[str, ...] = ()) -> Path:
     """Writes <name>.onnx and <name>.json into `folder`; returns the card's path.
 
-    metrics: the card's `metrics` (e.g. `video_metrics(0.7)`); none by default, so its reliability is unmeasured."""
+    metrics: the card's `metrics` (e.g. `video_metrics(0.7)`); none by default, so its reliability is unmeasured.
+    not_measured_on: the card's kinds of fakes it was never measured on."""
     onnx = pytest.importorskip("onnx")
     from onnx import TensorProto, helper, numpy_helper
 
@@ -53,6 +55,7 @@ def tiny_model(folder: Path, a: float = 3.0, mean: tuple[float, float, float] = 
         thresholds=Thresholds(real=0.4, fake=0.6, rule="test fixture"),
         training={"recipe": "none: a fixed linear map", "data": [{"name": "none", "licence": "n/a"}]},
         intended_use="tests only", limitations=["detects nothing"], metrics=metrics or {},
+        not_measured_on=list(not_measured_on),
     )
     card.save(folder / f"{name}.json")
     return folder / f"{name}.json"

@@ -14,7 +14,7 @@ from tests.facemedia import astronaut
 
 from mimica.align import crop_faces, transform_points
 from mimica.report.occlusion import evidence_maps, face_mask, mass_inside, occlusion_maps
-from mimica.report.words import evidence_place, evidence_sentence
+from mimica.report.words import evidence_place, evidence_places, evidence_sentence
 
 N_FACES = 8
 
@@ -81,3 +81,27 @@ def test_evidence_is_named_in_a_plain_sentence(scanner) -> None:
     assert evidence_sentence(np.zeros((128, 128), np.float32), marks).startswith("No part of the face")
     assert evidence_sentence(peak_at(marks[NOSE_TIP]), None) == "The strongest evidence is the brightest area."
 
+
+
+def test_the_sentence_names_the_brightest_spots_of_the_map_it_is_under(scanner) -> None:
+    """Two equally bright spots, on an eye and on the mouth: both are named, and not the face's outline; a face
+    that leans real gets no "evidence" in its sentence."""
+    from mimica.faces.landmarks import LEFT_EYE_CORNERS, MOUTH_LEFT, MOUTH_RIGHT
+
+    img = astronaut()
+    faces = scanner.detector.detect(img)
+    crops, mats = crop_faces(img, faces.points5[:1], scanner.classifier.recipe)
+    marks = transform_points(faces.mesh[0], mats[0])
+    size = crops.shape[1]
+    heat = np.zeros((size, size), np.float32)
+    for xy, value in ((marks[list(LEFT_EYE_CORNERS)].mean(0), 1.0), (marks[[MOUTH_RIGHT, MOUTH_LEFT]].mean(0), 0.9)):
+        x, y = np.round(xy).astype(int)
+        heat[y - 4 : y + 4, x - 4 : x + 4] = value
+    heat += 0.05  # faint evidence everywhere, the outline included
+    assert evidence_places(heat, marks) == ["around the subject's left eye", "around the mouth"]
+    assert evidence_sentence(heat, marks) == ("The strongest evidence sits around the subject's left eye, then "
+                                              "around the mouth.")
+    neutral = evidence_sentence(heat, marks, suspect=False)
+    assert "evidence" not in neutral and "suspicious" not in neutral
+    assert neutral == ("Hiding these parts lowered its score most: around the subject's left eye and around the "
+                       "mouth.")

@@ -148,3 +148,23 @@ def test_mass_inside():
     assert mass_inside(heat, region) == 1.0
     assert mass_inside(np.zeros((8, 8), np.float32), region) is None
     assert mass_inside(np.ones((2, 2), np.float32), np.kron(np.eye(2), np.ones((4, 4))).astype(bool)) == 0.5
+
+
+def test_a_dark_face_is_drawn_with_its_contrast_stretched():
+    """A face filmed in the dark (pixel values 5..45) is drawn in grey over the full scale, not nearly black; the
+    evidence colour sits where the map is, whatever the brightness."""
+    import cv2
+    from tests.facemedia import astronaut
+
+    face = cv2.resize(astronaut()[40:260, 150:370], (128, 128))
+    dark = (face.astype(np.float32) * 0.15 + 5).round().astype(np.uint8)
+    mask = np.zeros((128, 128), bool)
+    mask[16:112, 24:104] = True
+    heat = np.zeros((128, 128), np.float32)
+    heat[30:46, 30:46] = 1.0  # evidence in one corner of the face only
+    out = overlay(dark, heat, mask=mask).astype(np.int16)
+    grey = out[60:110, 60:100]  # inside the face, away from the colour: plain grey
+    assert np.ptp(grey.mean(axis=2)) > 120, np.ptp(grey.mean(axis=2))  # was under 40 before the stretch
+    assert int(dark.max()) < 50
+    colour = (out.max(axis=2) - out.min(axis=2)) > 40
+    assert colour[30:46, 30:46].mean() > 0.8 and colour[80:110, 60:100].mean() < 0.05

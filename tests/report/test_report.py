@@ -5,6 +5,7 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tests.report.helpers import astronaut_png, astronaut_video
 
@@ -84,11 +85,11 @@ def test_video_report_is_self_contained_and_complete(video_scan, tmp_path):
     assert 'name="viewport"' in html and "@media (max-width: 600px)" in html
 
 
-def test_image_report_has_a_bar_not_a_timeline(image_scan):
+def test_image_report_has_the_same_chart_without_time(image_scan):
     result, evidence = image_scan
     html = render_report(result, evidence, heat_faces=1)
     assert "against video time" not in html
-    assert "against the thresholds" in html
+    assert "score of the face against the real and fake thresholds" in html
     assert html.count('alt="evidence map of the face') == min(1, len(result.tracks))
 
 
@@ -134,8 +135,11 @@ def test_provenance_findings_are_shown_in_words():
                                "digital_source_type": "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"})
     html = render_report(r)
     prov = html.split('id="provenance"', 1)[1].split("</section>", 1)[0]
-    # a non-detection states no "confidence": the p-value is small print
-    assert "No mimica watermark found" in prov and "<small" in prov and "p-value 0.025" in prov
+    # a non-detection states no "confidence": the test is a sentence in small print, never a bare "p" that a
+    # reader could take for the score
+    assert "No mimica watermark found" in prov and "<small" in prov
+    assert "a file without the mark gives a signal this strong or stronger 2% of the time" in prov
+    assert "p-value" not in prov and "p =" not in html
     assert "confidence" not in prov.lower() and "0.975" not in prov
     assert "C2PA content credentials present; the signature is valid; the signer is not on the trusted list" in prov
     assert "made by a generative AI model (IPTC: trainedAlgorithmicMedia)" in prov and "c2pa.actions" in prov
@@ -163,10 +167,17 @@ def test_model_section_is_a_small_table_with_the_card_behind_a_disclosure(image_
     model = html.split('<section id="model">', 1)[1].split("</section>", 1)[0]
     table, raw = model.split('<details id="model-card">', 1)
     rows = re.findall(r"<tr><th>([^<]+)</th>", table)
-    assert rows[:5] == ["What it is", "Trained on", "Measured video AUC", "How far to trust it", "Thresholds"]
-    assert len(rows) <= 8  # a small table, not a dump
+    never = ["Never measured on"] if card.not_measured_on else []
+    assert rows[:5 + len(never)] == ["What it is", "Trained on", "Measured video AUC", "How far to trust it", *never,
+                                     "Thresholds"]
+    assert len(rows) <= 9  # a small table, not a dump
     assert "{" not in table  # no JSON in the table
-    assert f"fake at p &gt;= {card.thresholds.fake:.2f}" in table
+    assert f"fake at a score of {card.thresholds.fake:.2f} or more" in table
+    # plain words first: the architecture's jargon waits behind a disclosure of its row
+    plain = re.sub(r"<details.*?</details>", "", table, flags=re.S)
+    assert "parameters" not in plain and "frozen" not in plain
+    if card.architecture:
+        assert card.architecture.split(";")[0] in table
     rel = card.reliability()
     assert (f"video AUC {rel.auc:.2f}" if rel.auc is not None else "not measured") in table
     assert "sha256" in raw and card.sha256 in raw  # the raw card is behind the disclosure
@@ -212,6 +223,88 @@ def test_import_does_not_pull_heavy_modules():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=Path(__file__).resolve().parents[2])
     assert out.stdout.strip() == "[]"
+
+
+def _visible(html: str) -> str:
+    """The page's text as a reader first sees it: the disclosures folded, the embedded JSON left out."""
+    body = html.split("<body>", 1)[-1].split("<script", 1)[0]
+    body = re.sub(r"<details.*?</details>", "", body, flags=re.S)
+    return re.sub(r"<[^>]+>", " ", body)
+
+
+def test_plain_words_first_details_behind_disclosures(video_scan):
+    """No FFmpeg container list, decoder counts, architecture jargon or script pointer in the page as it opens;
+    each is one click away. The face borders have a legend."""
+    result, evidence = video_scan
+    html = render_report(result, evidence, heat_faces=1)
+    shown = " ".join(_visible(html).split())
+    assert result.media.container.startswith("mov,mp4") and "mov,mp4" not in shown and "MP4 / QuickTime" in shown
+    assert "decoded" not in shown and f"{result.frames.decoded} decoded" in html  # behind "Decoder details"
+    assert "parameters" not in shown and "application/json" not in shown and "mimica-result" not in shown
+    assert "This file also holds the scan's result for programs" in shown
+    assert "Each face is framed by the colour of its own score" in shown and "red" in shown and "green" in shown
+    assert "mimica-result" in html.split('<section id="json">', 1)[1]  # the pointer, behind "Show the JSON"
+
+
+def test_a_one_face_track_gets_the_same_chart_with_visible_thresholds():
+    """A face seen once in a video is a point on the same timeline as any track, with both threshold lines drawn
+    whole (a bar of a score above the fake threshold hid its red line)."""
+    import io
+
+    from PIL import Image
+
+    from mimica.report.plots import COLOURS, timeline_png
+    from mimica.scan.result import Detection, Track
+
+    one = Track(id=0, verdict="fake", probability=0.95,
+                detections=[Detection(time_s=0.0, frame_index=0, box=(0, 0, 9, 9), probability=0.95)])
+    r = ScanResult(path="v.mp4", verdict="fake", probability=0.95, tracks=[one], thresholds={"real": 0.4, "fake": 0.6},
+                   media={"kind": "video", "duration_s": 3.0})
+    html = render_report(r)
+    assert "against video time, with the real and fake thresholds" in html and "at 0.0 s" in html
+    png = np.asarray(Image.open(io.BytesIO(timeline_png(one, r.thresholds, 3.0))).convert("RGB")).astype(int)
+
+    def pixels_of(hex_colour: str) -> np.ndarray:
+        rgb = np.array([int(hex_colour[i : i + 2], 16) for i in (1, 3, 5)])
+        return (np.abs(png - rgb).sum(axis=2) < 60)
+
+    red, green = pixels_of(COLOURS["fake"]), pixels_of(COLOURS["real"])
+    red_rows, green_rows = np.flatnonzero(red.sum(1) > 100), np.flatnonzero(green.sum(1) > 100)
+    assert red_rows.size and green_rows.size  # both dashed lines run across the plot
+    assert pixels_of(COLOURS["line"]).sum() > 20  # and the face's point is drawn
+
+
+def test_a_face_that_leans_real_is_not_called_suspicious(report_scanner, image_scan):
+    """On a file that leans real, its faces are not "the most suspicious" and their spots not "evidence"."""
+    result, evidence = image_scan
+    real = result.model_copy(update={"verdict": "real", "verdict_text": "leans real",
+                                     "tracks": [t.model_copy(update={"verdict": "real", "verdict_text": "leans real"})
+                                                for t in result.tracks]})
+    html = render_report(real, evidence, heat_faces=1)
+    tracks = " ".join(s.split("</section>", 1)[0] for s in html.split('<section class="track"')[1:])
+    assert tracks and "What the score rests on" in tracks
+    assert "suspicious" not in tracks and "evidence" not in _visible(tracks).lower()
+    fake = render_report(result.model_copy(update={"verdict": "fake"}), evidence, heat_faces=1)
+    if result.tracks[0].verdict != "real":
+        assert "Where in the face the evidence sits" in fake
+
+
+def test_documented_patch_size_is_the_one_used(image_scan):
+    """docs/scan.md states the heatmaps' patch and stride in pixels of the shipped model's crop; the report says
+    the same numbers (mimica.report.html.patch_pixels)."""
+    from mimica.models import DEFAULT_MODEL
+    from mimica.models.registry import WEIGHTS, load_card
+    from mimica.report.html import patch_pixels
+
+    size = load_card(WEIGHTS / f"{DEFAULT_MODEL}.json").input.size
+    patch, stride, _ = patch_pixels(size)
+    doc = " ".join((Path(__file__).resolve().parents[2] / "docs" / "scan.md").read_text().split())
+    assert f"{patch}-pixel patches (stride {stride}) on the {size}-pixel crop of {DEFAULT_MODEL}" in doc
+    result, evidence = image_scan
+    own = evidence.classifier.recipe.size
+    html = render_report(result, evidence, heat_faces=1)
+    p, st, _ = patch_pixels(own)
+    assert f"grey squares of {p} pixels, one every {st} pixels (the aligned face is {own} pixels wide)" in html
 
 
 def test_each_detector_is_named_in_words_with_the_one_that_decided(video_scan):

@@ -46,3 +46,13 @@ def test_words_follow_the_weakest_detector_that_judged() -> None:
     assert weakest_reliability([strong, weak, silent]).auc == 0.7
     unmeasured = finding("d", 0.1, auc=None)
     assert weakest_reliability([strong, unmeasured]).auc is None
+
+
+def test_a_verdict_is_blind_only_to_what_no_detector_was_measured_on() -> None:
+    blend = finding("blend", 0.2, auc=0.7)
+    blend.reliability.not_measured_on = ["generated faces", "lip-sync"]
+    gen = finding("gen", 0.1, auc=0.85)
+    gen.reliability.not_measured_on = ["lip-sync"]
+    r = weakest_reliability([blend, gen])
+    assert r.auc == 0.7 and r.not_measured_on == ["lip-sync"]
+    assert weakest_reliability([blend]).not_measured_on == ["generated faces", "lip-sync"]

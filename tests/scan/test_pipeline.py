@@ -14,6 +14,7 @@ import mimica
 from mimica.errors import MimicaError
 from mimica.scan import Scanner, ScanResult
 from mimica.scan.aggregate import verdict_of
+from mimica.scan.fuse import fuse
 
 CLASSIFIED = {"fake", "real", "uncertain"}
 #: the astronaut's face from eyebrows to chin, marked by hand (see tests/faces/test_detector.py)
@@ -51,9 +52,12 @@ def test_image_with_a_face(scanner: Scanner, media: dict[str, Path]) -> None:
     assert r.media.kind == "image" and (r.media.width, r.media.height) == (512, 512)
     card = scanner.classifier.card
     assert (r.model.name, r.model.version) == (card.name, card.version)
-    assert r.thresholds == {"real": card.thresholds.real, "fake": card.thresholds.fake}
-    assert r.verdict == verdict_of(r.probability, card.thresholds.real, card.thresholds.fake)
-    assert r.reason.startswith("the face scored")
+    decided = next(d for d in scanner.detectors if d.name == r.decided_by)  # the fused verdict's detector
+    th = decided.card.thresholds
+    assert r.thresholds == {"real": th.real, "fake": th.fake}
+    assert r.verdict == fuse(r.detectors)[1] and r.probability == fuse(r.detectors)[0]
+    assert decided.name != card.name or r.verdict == verdict_of(r.probability, th.real, th.fake)
+    assert r.reason == f"decided by the one face in the picture, by the {decided.card.detector.label}"
     assert r.timings_s["total"] > 0
 
 
@@ -81,7 +85,9 @@ def test_video_one_person_one_track(scanner: Scanner, media: dict[str, Path]) ->
     assert times == sorted(times) and len(set(times)) == 8
     xs = [d.box[0] for d in t.detections]
     assert xs == sorted(xs)  # the face drifts right in the synthetic video
-    assert t.probability == pytest.approx(np.mean([d.probability for d in t.detections]))
+    # the blend detector's track score is the mean of its face scores; the track's is the fused one
+    assert t.detectors[0].probability == pytest.approx(np.mean([d.probability for d in t.detections]))
+    assert t.probability == pytest.approx(fuse(t.detectors)[0])
     assert r.probability == pytest.approx(t.probability)
     assert r.media.kind == "video" and r.media.codec == "h264"
 

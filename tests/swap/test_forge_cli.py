@@ -84,6 +84,7 @@ def test_cli_swap_keys_and_errors(media, tmp_path):
         ],
     )
     assert r.exit_code == 0, r.output
+    assert r.stdout == f"{out}: face swapped, marked as AI-generated\n"  # one line: no blank line from the bar
     assert inspect(out, key_dir=keys)["c2pa"]["trusted"]
     r = runner.invoke(
         app, ["swap", "--source", str(media["noface"]), "--target", str(media["target"]), "-o", str(tmp_path / "x.png")]

@@ -234,7 +234,12 @@ def test_history_search_and_delete(make_client):
     page = client.get("/", params={"q": "beach"}, headers=auth(token)).text
     assert "beach_party.png" in page and "news_clip.png" not in page
     # the list says the verdict in the results page's words: no reliability measured, so never a bare "fake"
-    assert '<span class="pill fake" data-verdict="fake">leans fake 0.90</span>' in page
+    assert '<span class="pill fake" data-verdict="fake">leans fake &middot; score 0.90</span>' in page
+    # the filter offers the same words (the shipped model is weak): no bare "fake" or "real" to choose from
+    options = re.findall(r'<option value="([a-z-]*)"[^>]*>([^<]+)</option>', page.split('name="verdict"', 1)[1]
+                         .split("</select>", 1)[0])
+    assert options == [("", "any verdict"), ("fake", "leans fake"), ("uncertain", "uncertain"),
+                       ("real", "leans real"), ("no-face", "no face")]
 
     gone = ids["interview 100%.png"]
     assert client.delete(f"/api/scans/{gone}", headers=auth(token)).status_code == 204
@@ -243,6 +248,16 @@ def test_history_search_and_delete(make_client):
     assert not list((client.app.state.settings.data_dir / "uploads").glob(f"{gone}.*"))
     # a finished scan without a report says why; a queued one is not ready
     assert client.get(f"/api/scans/{ids['news_clip.png']}/report", headers=auth(token)).status_code == 404
+
+
+def test_history_filter_follows_the_model(make_client, tmp_path):
+    """A model measured reliable may offer the bare words; the words come from mimica.scan.aggregate.verdict_text."""
+    from tests.report.helpers import tiny_model, video_metrics
+
+    card = tiny_model(tmp_path / "m", name="good", metrics=video_metrics(0.95, (0.9, 0.98), n=300))
+    client, token = make_client(model=str(card))
+    page = client.get("/", headers=auth(token)).text
+    assert '<option value="fake">fake</option>' in page and '<option value="real">real</option>' in page
 
 
 def test_unknown_or_malformed_ids_are_404(make_client):
@@ -307,6 +322,25 @@ def test_a_session_does_not_outlive_its_database(make_client, tmp_path):
     assert client.get("/api/scans").status_code == 401
 
 
+def test_results_page_words_score_and_what_the_model_never_saw(make_client):
+    """The results page shows the wording function's words, "score" (not "p ="), and, for a verdict that leans
+    real, the kinds of fakes the model's card says it was never measured on."""
+    from mimica.models.reliability import Reliability
+
+    client, token = make_client()
+    job = upload(client, token, png(), name="portrait.png").json()["id"]
+    store = client.app.state.store
+    store.claim(job)
+    rel = Reliability(level="weak", auc=0.7, not_measured_on=["fully generated faces"])
+    result = ScanResult(path="portrait.png", verdict="real", probability=0.2, reliability=rel,
+                        reason="decided by the one face in the picture")
+    store.finish(job, result.model_dump_json(), "real", 0.2, None)
+    page = client.get(f"/scans/{job}", headers=auth(token)).text
+    verdict = page.split('id="verdict"', 1)[1].split("</p>", 1)[0]
+    assert ">LEANS REAL <span>score 0.20</span>" in verdict and "p =" not in page
+    assert "never measured on fully generated faces" in page.split('id="not-measured"', 1)[1].split("</p>", 1)[0]
+
+
 def test_results_page_names_each_detector_and_the_deciding_one(make_client):
     from mimica.scan.result import DetectorVerdict
 
@@ -323,5 +357,5 @@ def test_results_page_names_each_detector_and_the_deciding_one(make_client):
     store.finish(scan_id, result.model_dump_json(), "fake", 0.95, None)
     page = client.get(f"/scans/{scan_id}", headers=auth(token)).text
     assert 'id="detectors"' in page
-    assert "generated-face detector:</strong> likely generated (p = 0.95) &mdash; this one set the verdict" in page
-    assert "blend detector:</strong> no sign of a pasted face (p = 0.30)</li>" in page
+    assert "generated-face detector:</strong> likely generated (score 0.95) &mdash; this one set the verdict" in page
+    assert "blend detector:</strong> no sign of a pasted face (score 0.30)</li>" in page

@@ -158,8 +158,12 @@ def test_e2e_reports_of_a_real_and_a_deepfake_video(browser, shared_data, scan_m
             assert px.std() > 10, "the heatmap is flat"
             colour = (px.max(axis=2) - px.min(axis=2)) > 40  # the face is drawn in grey: colour is evidence
             assert 0.003 < colour.mean() < 0.9, colour.mean()
-            assert page.locator(".heat .sentence").first.inner_text().startswith(("The strongest evidence",
-                                                                                 "No part of the face"))
+            # a face that leans real gets no "evidence" words (its spots are only what the score rests on)
+            sentence = page.locator(".heat .sentence").first.inner_text()
+            if r["verdict"] == "real":
+                assert sentence.startswith(("Hiding", "No part of the face")) and "evidence" not in sentence
+            else:
+                assert sentence.startswith(("The strongest evidence", "No part of the face")), sentence
             assert page.locator(".scale").is_visible()
             # the model section reads as a table, the raw card stays folded
             model = page.inner_text("#model")
@@ -170,5 +174,98 @@ def test_e2e_reports_of_a_real_and_a_deepfake_video(browser, shared_data, scan_m
         assert rows.count() == 2
         listed = [rows.nth(i).inner_text() for i in range(2)]
         assert all(any(v.name in row for row in listed) for v in (real, fake))
+    finally:
+        ctx.close()
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    import io
+
+    from PIL import Image
+
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+
+
+def test_e2e_reports_of_a_dark_video_a_one_face_track_and_a_leans_real_verdict(browser, scan_model, tmp_path):
+    """Runs everywhere (media synthesised by tests/facemedia.py): `mimica scan --report DIR` on a video filmed in
+    the dark and on one whose face shows in a single frame, plus a report whose verdict leans real
+    (`--threshold 1`), opened in Chromium as a reader would; screenshots of the three reports and the index are
+    kept in out/e2e/."""
+    from tests import facemedia
+    from typer.testing import CliRunner
+
+    from mimica.cli import app
+
+    media = tmp_path / "media"
+    media.mkdir()
+    dark = facemedia.write_dark_face_video(media / "dark.mp4", frames=12, brightness=0.2)
+    glimpse = facemedia.write_glimpse_video(media / "glimpse.mp4", frames=12)
+    photo = astronaut_png(media / "astronaut.png")
+    out = tmp_path / "reports"
+    res = CliRunner().invoke(app, ["scan", str(dark), str(glimpse), str(photo), "--report", str(out), "--frames",
+                                   "12", "--model", str(scan_model), "--json"])
+    assert res.exit_code == 0, res.output
+    results = {Path(json.loads(line)["path"]).name: json.loads(line) for line in res.stdout.splitlines() if line}
+    leans_real = tmp_path / "leans-real.html"
+    res = CliRunner().invoke(app, ["scan", str(photo), "--report", str(leans_real), "--threshold", "1",
+                                   "--model", str(scan_model), "--json"])
+    assert res.exit_code == 0, res.output
+    real = json.loads(res.stdout)
+    assert real["verdict"] == "real"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    ctx = browser.new_context(viewport={"width": 1100, "height": 900})
+    page = ctx.new_page()
+    try:
+        # a dark video: the heatmap's grey face is visible, not nearly black
+        page.goto((out / "dark.mp4.html").as_uri())
+        page.screenshot(path=str(ARTIFACTS / "report-dark-video.png"), full_page=True)
+        assert page.inner_text("#verdict .verdict").startswith(results["dark.mp4"]["verdict_text"].upper())
+        assert page.locator("img.heatmap").count() >= 1
+        px = _pixels(page.locator("img.heatmap").first.screenshot())
+        grey = (px.max(axis=2) - px.min(axis=2)) < 20  # the face drawn in grey, away from the colour
+        # unstretched, a face at 20% brightness is drawn at most 0.8 x 20% of white (51), its surroundings darker
+        lo, hi = np.percentile(px[grey].mean(axis=1), [5, 95])
+        assert grey.mean() > 0.1 and hi - lo > 60, f"the dark face is drawn nearly black ({lo}..{hi})"
+        assert page.locator(".faces .legend, p.legend").count() == 1
+
+        # a face seen in one frame: the same timeline as any track, both threshold lines drawn across it
+        g = results["glimpse.mp4"]
+        page.goto((out / "glimpse.mp4.html").as_uri())
+        page.screenshot(path=str(ARTIFACTS / "report-one-face-track.png"), full_page=True)
+        one = [t for t in g["tracks"] if len(t["detections"]) == 1]
+        assert one, g["tracks"]
+        plot = page.locator(f"#track-{one[0]['id']} img.plot")
+        assert "against video time" in plot.get_attribute("alt")
+        px = _pixels(plot.screenshot())
+        red = (np.abs(px - np.array([198, 40, 40])).sum(axis=2) < 60).sum(axis=1)
+        green = (np.abs(px - np.array([46, 125, 50])).sum(axis=2) < 60).sum(axis=1)
+        assert red.max() > 0.3 * px.shape[1] and green.max() > 0.3 * px.shape[1], "a threshold line is hidden"
+        if g["few_faces"]:
+            assert "(FEW FACES)" in page.inner_text("#verdict .verdict")
+            assert "rests on few faces" in page.inner_text("#verdict")
+
+        # a verdict that leans real: its header names what the model never saw, its faces are not "suspicious"
+        page.goto(leans_real.as_uri())
+        page.screenshot(path=str(ARTIFACTS / "report-leans-real.png"), full_page=True)
+        banner = page.inner_text("#verdict")
+        assert banner.startswith(real["verdict_text"].upper())
+        if real["reliability"]["level"] not in ("reliable", "moderate"):
+            assert banner.startswith("LEANS REAL")
+        for kind in real["reliability"]["not_measured_on"]:
+            assert kind in page.inner_text("#not-measured")
+        tracks = " ".join(page.locator("section.track").all_inner_texts())
+        assert "suspicious" not in tracks and "evidence" not in tracks.lower(), tracks
+
+        # the index: every file, in the wording function's words, the score named as such
+        page.goto((out / "index.html").as_uri())
+        page.screenshot(path=str(ARTIFACTS / "report-index-synthesised.png"), full_page=True)
+        rows = page.locator("tr.file-row")
+        assert rows.count() == 3
+        pills = [rows.nth(i).locator(".pill").inner_text() for i in range(3)]
+        assert sorted(pills) == sorted(r["verdict_text"] for r in results.values())
+        assert "Score" in page.inner_text("#files tr >> nth=0")
+        weak = results["dark.mp4"]["reliability"]["level"] not in ("reliable", "moderate")
+        if weak:
+            assert not {"fake", "real"} & set(pills), pills
     finally:
         ctx.close()

@@ -81,7 +81,7 @@ def _print_report(report: EvalReport, console: Console) -> None:
 def register(app: typer.Typer) -> None:
     """Add the `evaluate` command to `app`."""
 
-    @app.command("evaluate")
+    @app.command("evaluate", short_help="Measure a detector on a dataset: AUC, EER, AP, accuracy.")
     def evaluate(
         dataset: Annotated[Path, typer.Argument(
             help="Dataset folder: FaceForensics++, Celeb-DF, DFDC, a real/ + fake/ tree.")],

@@ -90,7 +90,8 @@ class DetectorSpec(BaseModel):
     looks_at: str = Field("the blending boundary and colour mismatch that pasting a face leaves",
                           description="one line: the evidence it reads")
     says: dict[str, str] = Field(default_factory=lambda: {
-        "fake": "signs of a pasted face", "uncertain": "unclear", "real": "no sign of a pasted face"})
+        "fake": "signs of a pasted face", "uncertain": "unclear", "real": "no sign of a pasted face"},
+        description="its finding in words by verdict; 'none' for a track it cannot judge")
     default: bool = Field(True, description="run by every scan unless the caller names its detectors")
     video_head: VideoHead | None = None
 
@@ -112,6 +113,9 @@ class ModelCard(BaseModel):
     metrics: dict = Field(default_factory=dict)
     intended_use: str = ""
     limitations: list[str] = Field(default_factory=list)
+    #: kinds of fakes no evaluation of this model covered: a "leans real" or "uncertain" says nothing about them,
+    #: and the header of such a verdict names them (mimica.scan.aggregate.unmeasured_kinds)
+    not_measured_on: list[str] = Field(default_factory=list)
     licence: str = "Apache-2.0"
     detector: DetectorSpec = DetectorSpec()
 
@@ -121,7 +125,7 @@ class ModelCard(BaseModel):
 
     def reliability(self) -> Reliability:
         """How far to trust this model's verdicts: its weakest measured video AUC (mimica.models.reliability)."""
-        return reliability_of(self.metrics)
+        return reliability_of(self.metrics).model_copy(update={"not_measured_on": list(self.not_measured_on)})
 
     def save(self, path: str | Path) -> None:
         write_atomic(path, self.model_dump_json(indent=2) + "\n")

@@ -25,16 +25,21 @@ def load_card(path: Path) -> ModelCard:
         raise ModelError(f"{path}: unreadable model card ({str(err).splitlines()[0]})") from err
 
 
-def load_model(name_or_path: str | Path = DEFAULT_MODEL, threads: int = 2) -> Classifier:
-    """A shipped model by name, or a model card path (its ONNX file is looked up beside it)."""
+def card_path_of(name_or_path: str | Path = DEFAULT_MODEL) -> Path:
+    """The model card of a shipped model's name, of a card path, or of an ONNX file with its card beside it."""
     p = Path(name_or_path)
     if p.suffix == ".json" and p.is_file():
-        card_path = p
-    elif p.suffix == ".onnx" and p.with_suffix(".json").is_file():
-        card_path = p.with_suffix(".json")
-    else:
-        card_path = WEIGHTS / f"{name_or_path}.json"
-        if not card_path.is_file():
-            raise ModelError(f"unknown model {str(name_or_path)!r}; shipped models: {available_models() or 'none'}")
+        return p
+    if p.suffix == ".onnx" and p.with_suffix(".json").is_file():
+        return p.with_suffix(".json")
+    card_path = WEIGHTS / f"{name_or_path}.json"
+    if not card_path.is_file():
+        raise ModelError(f"unknown model {str(name_or_path)!r}; shipped models: {available_models() or 'none'}")
+    return card_path
+
+
+def load_model(name_or_path: str | Path = DEFAULT_MODEL, threads: int = 2) -> Classifier:
+    """A shipped model by name, or a model card path (its ONNX file is looked up beside it)."""
+    card_path = card_path_of(name_or_path)
     card = load_card(card_path)
     return Classifier(card, card_path.parent / card.onnx_file, threads=threads)

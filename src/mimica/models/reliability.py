@@ -53,6 +53,8 @@ class Reliability(BaseModel):
     auc: float | None = Field(None, ge=0, le=1, description="video-level ROC AUC on that set")
     auc_ci95: tuple[float, float] | None = Field(None, description="95% bootstrap interval of the AUC")
     n_videos: int = 0
+    not_measured_on: list[str] = Field(default_factory=list, description="kinds of fakes the model was never "
+                                       "measured on (its card's `not_measured_on`)")
 
     @property
     def confident(self) -> bool:

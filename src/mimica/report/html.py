@@ -23,13 +23,14 @@ from numpy.typing import NDArray
 from mimica.atomic import write_atomic
 from mimica.errors import MimicaError
 from mimica.report import plots, words
-from mimica.report.occlusion import PATCH, evidence_maps, face_mask, overlay
+from mimica.report.occlusion import PATCH, STRIDE, evidence_maps, face_mask, overlay
+from mimica.scan.aggregate import FEW_FACES, MIN_FACES, few, track_note, unmeasured_kinds
 from mimica.scan.pipeline import Evidence
 from mimica.scan.result import ScanResult, Track
 
 TEMPLATES = Path(__file__).parent / "templates"
 
-#: what each verdict, in the words people read (`ScanResult.verdict_text`), means in the banner
+#: what each verdict means in the banner, by the verdict's words (`verdict_text` without "(few faces)")
 MEANINGS = {
     "fake": "A face in this file is likely manipulated.",
     "leans fake": "A face scored above the model's fake threshold, but this model's measured reliability is weak: "
@@ -75,6 +76,7 @@ def render_report(
     there are more); max_faces: face thumbnails per track (evenly picked when there are more);
     title: the file name shown (default: the name in result.path).
     """
+    wm = result.provenance.get("watermark") or {}
     shown = sorted(result.tracks, key=lambda t: -t.probability)[:max_tracks]
     heat_budget = max_heat
     tracks = []
@@ -82,12 +84,14 @@ def render_report(
         crops = evidence.crops.get(track.id, []) if evidence is not None else []
         n_heat = min(heat_faces, heat_budget, len(crops))
         heat_budget -= n_heat
-        tracks.append(_track_view(track, result, evidence, crops, n_heat, max_faces))
-    wm = result.provenance.get("watermark") or {}
+        tracks.append(_track_view(track, result, evidence, crops, n_heat, max_faces, bool(wm.get("detected"))))
     headline = result.verdict_text.upper()
-    meaning = MEANINGS.get(result.verdict_text, "")
+    meaning = MEANINGS.get(result.verdict_text.removesuffix(f" ({FEW_FACES})"), "")
     if wm.get("detected"):
         meaning = "This file carries proof of synthesis: the verdict does not rest on the model."
+    elif result.few_faces:
+        meaning += (f" It rests on few faces (fewer than {MIN_FACES} of the video's sampled frames show the face that "
+                    "decided it), so a few more faces could change it.")
     context = {
         "r": result,
         "title": title or Path(result.path).name or result.path,
@@ -95,13 +99,17 @@ def render_report(
         "meaning": meaning,
         "watermark_found": bool(wm.get("detected")),
         "judged": result.verdict in ("fake", "real", "uncertain"),
+        "blind": unmeasured_kinds(result.verdict, result.reliability, bool(wm.get("detected"))),
+        "score_meaning": words.SCORE_MEANING,
+        "min_faces": MIN_FACES,
         "generated": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "tracks": tracks,
         "hidden_tracks": len(result.tracks) - len(shown),
         "facts": _facts(result),
+        "frame_details": _frame_details(result),
         "provenance": _provenance(result.provenance),
         "card": _card(evidence),
-        "patch_px": round(PATCH * (evidence.classifier.recipe.size if evidence is not None else 128)),
+        "patch": patch_pixels(evidence.classifier.recipe.size if evidence is not None else 128),
         "json_script": _script_json(result.model_dump(mode="json")),
         "json_pretty": json.dumps(result.model_dump(mode="json"), indent=2),
     }
@@ -118,10 +126,18 @@ def _environment():  # type: ignore[no-untyped-def]
     return env
 
 
+def patch_pixels(size: int) -> tuple[int, int, int]:
+    """(patch side, stride, crop side) in pixels of the heatmaps' occlusion patches on a crop of `size` pixels:
+    what the report states and docs/scan.md documents (a test checks they agree)."""
+    return max(1, round(PATCH * size)), max(1, round(STRIDE * size)), size
+
+
 def _track_view(track: Track, result: ScanResult, evidence: Evidence | None, crops: list[NDArray[np.uint8]],
-                n_heat: int, max_faces: int) -> dict[str, Any]:
+                n_heat: int, max_faces: int, proven: bool = False) -> dict[str, Any]:
     thr = result.thresholds or {"real": 0.5, "fake": 0.5}
     dets = track.detections
+    # on a face that is not suspect, its highest scores are not "the most suspicious" and its spots no "evidence"
+    suspect = track.verdict != "real" and result.verdict != "real"
     faces = []
     if crops:
         keep = np.unique(np.linspace(0, len(crops) - 1, min(max_faces, len(crops))).round().astype(int))
@@ -139,13 +155,14 @@ def _track_view(track: Track, result: ScanResult, evidence: Evidence | None, cro
         for i, m, mask in zip(top, maps, masks, strict=True):
             heat.append({"src": _jpeg_uri(overlay(crops[i], m, mask=mask), quality=90), "plain": _jpeg_uri(crops[i]),
                          "time": dets[i].time_s, "p": dets[i].probability,
-                         "sentence": words.evidence_sentence(m, marks[i] if i < len(marks) else None),
+                         "sentence": words.evidence_sentence(m, marks[i] if i < len(marks) else None, suspect),
                          "without": _without(dets[i].probability, float(m.max()))})
-    is_video = result.media.kind == "video" and len(dets) > 1
-    plot = (plots.timeline_png(track, thr, result.media.duration_s) if is_video
-            else plots.bars_png([f"track {track.id}"], [track.probability], thr))
+    is_video = result.media.kind == "video"
+    # the same chart for every track, a face seen once included: its point against the thresholds' lines
+    plot = plots.timeline_png(track, thr, result.media.duration_s, still=not is_video)
     return {
-        "t": track, "band": _band(track.probability, thr), "faces": faces, "heat": heat,
+        "t": track, "band": _band(track.probability, thr), "faces": faces, "heat": heat, "suspect": suspect,
+        "note": track_note(track, proven), "few": few(track, is_video),
         "plot": _png_uri(plot), "is_video": is_video, "where": _where(track, result, evidence),
         "start": dets[0].time_s if dets else 0.0, "end": dets[-1].time_s if dets else 0.0,
         "max_p": max((d.probability for d in dets), default=0.0),
@@ -184,12 +201,13 @@ def _band(p: float, thr: dict[str, float]) -> str:
 
 
 def _facts(r: ScanResult) -> list[tuple[str, str]]:
+    """The file in plain words; the decoder's own figures are in `_frame_details`, behind a disclosure."""
     m = r.media
-    rows = [("File", Path(r.path).name or r.path), ("Kind", m.kind or "n/a")]
+    rows = [("File", Path(r.path).name or r.path), ("Kind", {"video": "video", "image": "picture"}.get(m.kind, "n/a"))]
     if m.container:
-        rows.append(("Container", m.container))
-    if m.codec:
-        rows.append(("Codec", m.codec))
+        rows.append(("File type", words.container_words(m.container)))
+    if m.codec and m.kind == "video":
+        rows.append(("Video coding", m.codec.upper() if m.codec in ("h264", "hevc", "vp9", "av1") else m.codec))
     if m.width:
         rows.append(("Resolution", f"{m.width} x {m.height}"))
     if m.duration_s is not None:
@@ -197,11 +215,26 @@ def _facts(r: ScanResult) -> list[tuple[str, str]]:
     if m.fps:
         rows.append(("Frame rate", f"{m.fps:.3g} fps"))
     f = r.frames
-    rows.append(("Frames", f"{f.sampled} sampled, {f.decoded} decoded, {f.failed} failed"))
-    rows.append(("Faces", f"{sum(len(t.detections) for t in r.tracks)} in {len(r.tracks)} track(s)"))
+    if m.kind == "video":
+        frames = f"{f.sampled} pictures taken evenly over the video"
+        if f.failed:
+            frames += f"; {f.failed} part(s) of the file could not be read"
+        rows.append(("Frames examined", frames))
+    n_faces, n_tracks = sum(len(t.detections) for t in r.tracks), len(r.tracks)
+    rows.append(("Faces", f"{n_faces} face(s) of {n_tracks} {'person' if n_tracks == 1 else 'people'}"
+                 if m.kind == "video" else f"{n_faces} face(s)"))
     if "total" in r.timings_s:
         rows.append(("Scan time", f"{r.timings_s['total']:.2f} s"))
     return rows
+
+
+def _frame_details(r: ScanResult) -> str:
+    """The decoder's figures, for whoever wants them (behind a disclosure)."""
+    m, f = r.media, r.frames
+    parts = [f"container {m.container}" if m.container else "", f"codec {m.codec}" if m.codec else ""]
+    if m.kind == "video":
+        parts.append(f"{f.sampled} frames sampled, {f.decoded} decoded, {f.failed} failed")
+    return "; ".join(p for p in parts if p)
 
 
 def _provenance(prov: dict[str, Any]) -> dict[str, Any]:

@@ -21,6 +21,8 @@ from typing import Any, Literal
 
 from mimica.atomic import write_atomic
 from mimica.report.html import ReportError, _environment, write_report
+from mimica.report.words import SCORE_MEANING
+from mimica.scan.aggregate import unmeasured_kinds, verdict_text
 from mimica.scan.pipeline import Evidence
 from mimica.scan.result import ScanResult
 
@@ -106,15 +108,23 @@ def flagged_first(entries: list[IndexEntry]) -> list[IndexEntry]:
     return sorted(entries, key=lambda e: (FLAG_ORDER.get(e.result.verdict, 5), -(e.result.probability or 0.0)))
 
 
+def _proven(r: ScanResult) -> bool:
+    return bool((r.provenance.get("watermark") or {}).get("detected"))
+
+
 def render_index(entries: list[IndexEntry]) -> str:
     """The index page: one row per file, flagged first, each linking to its report."""
     ordered = flagged_first(entries)
     counts: dict[str, int] = {}
-    for e in entries:
+    for e in ordered:  # in the order of the table: what needs a look first
         counts[e.result.verdict_text] = counts.get(e.result.verdict_text, 0) + 1
     judged = [e.result for e in entries if e.result.verdict in ("fake", "real", "uncertain")]
     models = sorted({f"{r.model.name} {r.model.version}: {r.reliability.text()}" for r in judged})
+    # what the model never saw, once, when a file was cleared or left open by it
+    blind = sorted({unmeasured_kinds(r.verdict, r.reliability, _proven(r),
+                                     f'its "uncertain" and "{verdict_text("real", r.reliability)}" verdicts say')
+                    for r in judged} - {""})
     return _environment().get_template("index.html.j2").render(
-        entries=ordered, counts=counts, models=models,
+        entries=ordered, counts=counts, models=models, blind=blind, score_meaning=SCORE_MEANING,
         generated=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     )

@@ -143,16 +143,51 @@ def occlusion_maps(
     return maps
 
 
+#: percentiles of the face's brightness stretched to black and white in a heatmap's grey picture
+STRETCH = (2.0, 98.0)
+
+
+def shown_evidence(heat: NDArray[np.float32], size: tuple[int, int] | None = None,
+                   scale: float | None = None) -> NDArray[np.float32]:
+    """The positive evidence as a heatmap draws it, 0..1 over (h, w) = size (default: the map's own shape): a
+    patch map smoothed for the eye (it is flat over each stride cell), a coarse grid resized. The report names
+    the places of the brightest spots from this same map (`words.evidence_places`), so the words match the
+    picture."""
+    import cv2
+
+    pos = np.clip(np.asarray(heat, np.float32), 0, None)
+    h, w = size or pos.shape[:2]
+    top = float(pos.max()) if scale is None else float(scale)
+    if top <= 0:
+        return np.zeros((h, w), np.float32)
+    if pos.shape == (h, w):
+        up = np.asarray(cv2.GaussianBlur(pos / top, (0, 0), 0.03 * h), np.float32)
+        up = up / max(float(up.max()), 1e-6)
+    else:
+        up = np.asarray(cv2.resize(pos / top, (w, h), interpolation=cv2.INTER_CUBIC), np.float32)
+    return up.clip(0, 1)
+
+
+def stretched_grey(crop: NDArray[np.uint8], mask: NDArray[np.bool_] | None = None) -> NDArray[np.float32]:
+    """The crop's brightness, 0..255, with the face's own range (`STRETCH` percentiles inside `mask`) stretched
+    to the full scale, so that a face filmed in the dark is not drawn nearly black under the colour."""
+    grey = crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    inside = grey[np.asarray(mask, bool)] if mask is not None and np.any(mask) else grey.ravel()
+    lo, hi = np.percentile(inside, STRETCH)
+    if hi - lo < 1:
+        return grey
+    return ((grey - lo) * (255.0 / (hi - lo))).clip(0, 255)
+
+
 def overlay(crop: NDArray[np.uint8], heat: NDArray[np.float32], scale: float | None = None,
             cmap: str = "inferno", mask: NDArray[np.bool_] | None = None) -> NDArray[np.uint8]:
-    """A new image: the crop in grey (so colour means evidence only) with the positive part of `heat` drawn over
-    it in `cmap`, opaque where the drop is largest; outside `mask` (not examined) the picture is darkened. A map
-    with no positive evidence gives an unchanged copy of the crop.
+    """A new image: the crop in grey (so colour means evidence only; its contrast stretched, `stretched_grey`)
+    with the positive part of `heat` drawn over it in `cmap`, opaque where the drop is largest; outside `mask`
+    (not examined) the picture is darkened. A map with no positive evidence gives an unchanged copy of the crop.
 
     heat: (h, w) or a coarser grid, resized to the crop; scale: the drop shown at full strength (None: this map's
     own maximum, so every map uses the full colour scale).
     """
-    import cv2
     import matplotlib
 
     h, w = crop.shape[:2]
@@ -160,15 +195,11 @@ def overlay(crop: NDArray[np.uint8], heat: NDArray[np.float32], scale: float | N
     top = float(pos.max()) if scale is None else float(scale)
     if top <= 0:  # nothing raised the score: the face as it is
         return crop.copy()
-    grey = crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+    grey = stretched_grey(crop, mask)
     base = np.repeat(grey[..., None], 3, axis=2) * 0.8
     if mask is not None:
         base[~np.asarray(mask, bool)] *= 0.45
-    if pos.shape == (h, w):  # a patch map is flat over each stride cell: smooth it for the eye, keep the mask
-        up = np.asarray(cv2.GaussianBlur(pos / top, (0, 0), 0.03 * h), np.float32)
-        up = up / max(float(up.max()), 1e-6)
-    else:
-        up = np.asarray(cv2.resize(pos / top, (w, h), interpolation=cv2.INTER_CUBIC), np.float32)
+    up = shown_evidence(heat, (h, w), scale)
     if mask is not None:
         up = up * np.asarray(mask, np.float32)
     up = up.clip(0, 1)

@@ -36,7 +36,7 @@ def detector_verdict(name: str, label: str, probability: float | None, threshold
                      says: dict[str, str], reliability: Reliability) -> DetectorVerdict:
     """One detector's finding, with its verdict on its own thresholds and its card's words for it."""
     verdict = None if probability is None else verdict_of(probability, *thresholds)
-    words = "cannot judge" if verdict is None else says.get(verdict, verdict)
+    words = says.get("none", "cannot judge") if verdict is None else says.get(verdict, verdict)
     return DetectorVerdict(name=name, label=label, probability=probability, verdict=verdict, words=words,
                            fake_threshold=thresholds[1], reliability=reliability)
 
@@ -58,8 +58,12 @@ def fuse(findings: Sequence[DetectorVerdict]) -> tuple[float | None, Verdict | N
 
 
 def weakest_reliability(findings: Sequence[DetectorVerdict]) -> Reliability:
-    """The least reliable of the detectors that judged (unmeasured counts as the weakest)."""
+    """The least reliable of the detectors that judged (unmeasured counts as the weakest), with the kinds of fakes
+    none of them was measured on."""
     judged = [f.reliability for f in findings if f.probability is not None] or [f.reliability for f in findings]
     if not judged:
         return Reliability()
-    return min(judged, key=lambda r: -1.0 if r.auc is None else r.auc)
+    weakest = min(judged, key=lambda r: -1.0 if r.auc is None else r.auc)
+    # what the verdict is blind to: the kinds of fakes that none of the detectors that judged was measured on
+    blind = [k for k in weakest.not_measured_on if all(k in r.not_measured_on for r in judged)]
+    return weakest.model_copy(update={"not_measured_on": blind})

@@ -18,7 +18,7 @@ from mimica.faces import FaceDetector, create_detector
 from mimica.media import MediaInfo, find_media, probe
 from mimica.models import DEFAULT_MODEL, Classifier
 from mimica.models.detectors import Detector, TrackScore, default_detectors, load_detector
-from mimica.scan.aggregate import main_tracks
+from mimica.scan.aggregate import main_tracks, reason_of
 from mimica.scan.collect import Progress, collect, shrink
 from mimica.scan.fuse import detector_verdict, fuse, weakest_reliability
 from mimica.scan.result import (
@@ -197,16 +197,16 @@ class Scanner:
         else:
             verdict = fused
             top = max((t for t in main if t.decided_by == decided), key=lambda t: t.probability, default=main[0])
-            where = "the face" if info.kind == "image" and len(tracks) == 1 else f"face track {top.id}"
             det = next(d for d in self.detectors if d.name == decided)
             thresholds = self.thresholds_of(det)
-            reason = f"{where} scored {prob:.2f} over {len(top.detections)} frame(s) by the {det.card.detector.label}"
+            reason = f"{reason_of(top, tracks, is_video, got.stats.sampled)}, by the {det.card.detector.label}"
         watermark = provenance.get("watermark") or {}
         if watermark.get("detected"):
             # the mark is proof of synthesis: the file's probability is the test's confidence, the detectors'
             # view stays in the reason and the tracks
             mark = WATERMARK_REASON + (", mirrored after marking" if watermark.get("mirrored") else "")
-            verdict, reason = "fake", mark + (f"; {reason}" if prob is not None else "")
+            verdict, reason = "fake", mark + (f"; the detectors alone scored it {prob:.2f} ({reason})"
+                                              if prob is not None else "")
             words = "fake"  # proof of synthesis, not a model judgement: no "leans"
             prob = max(prob or 0.0, float(watermark.get("confidence", 1.0)))
             decided = "watermark"

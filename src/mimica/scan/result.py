@@ -1,7 +1,8 @@
 """The scan result: the versioned schema of `mimica scan --json` (one object per file, JSON Lines).
 
 Schema history: 1 -- first release. Keys other tools rely on are never removed or renamed within a major
-version; new keys may be added. Added within 1: `verdict_text` (file and tracks), `reliability`, `tracks[].counted`.
+version; new keys may be added. Added within 1: `verdict_text` (file and tracks), `reliability`, `tracks[].counted`,
+`few_faces`, `reliability.not_measured_on`.
 """
 
 from __future__ import annotations
@@ -79,6 +80,8 @@ class ScanResult(BaseModel):
     verdict_text: str = Field("", description="what people read: 'leans fake'/'leans real' when the model is weak, "
                               "'fake' when provenance proves synthesis (docs/scan.md)")
     probability: float | None = Field(None, ge=0, le=1, description="null only for no-face and error")
+    few_faces: bool = Field(False, description="the verdict rests on a video track of fewer faces than docs/scan.md "
+                            "asks for (mimica.scan.aggregate.MIN_FACES); verdict_text says '(few faces)'")
     reason: str = ""
     thresholds: dict[str, float] = Field(default_factory=dict)
     frames: FrameCounts = FrameCounts()
@@ -96,14 +99,18 @@ class ScanResult(BaseModel):
 
     @model_validator(mode="after")
     def _words(self) -> ScanResult:
-        """Fills the verdict words left empty from the verdicts and the reliability (the rule of docs/scan.md)."""
-        from mimica.scan.aggregate import verdict_text
+        """Fills the verdict words left empty from the verdicts, the reliability and the number of faces (the rule
+        of docs/scan.md)."""
+        from mimica.scan.aggregate import few, rests_on_few_faces, verdict_text
 
+        video = self.media.kind == "video"
+        if self.verdict in ("fake", "real", "uncertain") and rests_on_few_faces(self.tracks, video):
+            self.few_faces = True
         if not self.verdict_text:
-            self.verdict_text = verdict_text(self.verdict, self.reliability)
+            self.verdict_text = verdict_text(self.verdict, self.reliability, few_faces=self.few_faces)
         for t in self.tracks:
             if not t.verdict_text:
-                t.verdict_text = verdict_text(t.verdict, self.reliability)
+                t.verdict_text = verdict_text(t.verdict, self.reliability, few_faces=few(t, video))
         return self
 
     def detectors_text(self) -> str:
@@ -111,7 +118,7 @@ class ScanResult(BaseModel):
         generated-face detector 0.91 likely generated (decided)"."""
         parts = []
         for d in self.detectors:
-            p = "cannot judge" if d.probability is None else f"{d.probability:.2f} {d.words}"
+            p = d.words if d.probability is None else f"{d.probability:.2f} {d.words}"
             parts.append(f"{d.label or d.name} {p}" + (" (decided)" if d.name == self.decided_by else ""))
         return "; ".join(parts)
 
@@ -119,7 +126,7 @@ class ScanResult(BaseModel):
         """The one-line human form, with the model's measured reliability beside the verdict."""
         if self.verdict == "error":
             return f"{self.path}: error: {self.error}"
-        p = "" if self.probability is None else f" p={self.probability:.2f}"
+        p = "" if self.probability is None else f" score {self.probability:.2f}"
         faces = f", {len(self.tracks)} face track{'s' if len(self.tracks) != 1 else ''}"
         reason = f" ({self.reason})" if self.reason else ""
         found = f"; {self.detectors_text()}" if len(self.detectors) > 1 else ""

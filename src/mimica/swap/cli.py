@@ -20,10 +20,14 @@ def _fail(err: MimicaError) -> None:
 
 
 def _progress_bar():
+    """On stderr, and only when it is a terminal: a transient bar on a stdout that is not one leaves a blank line."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    console = Console(stderr=True)
     return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True
+        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), transient=True,
+        console=console, disable=not console.is_terminal,
     )
 
 
@@ -102,7 +106,7 @@ def forge_command(
     typer.echo(f"{manifest}: dataset written")
 
 
-keys_app = typer.Typer(help="C2PA signing keys", no_args_is_help=True)
+keys_app = typer.Typer(help="C2PA signing keys.", no_args_is_help=True)
 
 
 @keys_app.command("init")
@@ -123,6 +127,6 @@ def keys_init(
 
 def register(app: typer.Typer) -> None:
     """Adds `swap`, `forge` and `keys init` to the mimica CLI."""
-    app.command("swap")(swap_command)
-    app.command("forge")(forge_command)
+    app.command("swap", short_help="Put the face of --source on the faces of a picture or video.")(swap_command)
+    app.command("forge", short_help="Build a labelled training set from real media.")(forge_command)
     app.add_typer(keys_app, name="keys")

@@ -34,6 +34,12 @@ MAX_FALSE_ALARMS = 0.05
 MAX_MISSES = 0.05
 
 
+#: kinds of fakes that no evaluation of a model trained here covers (FaceForensics++ holds face swaps and
+#: reenactments only); the card lists them and a "leans real" or "uncertain" verdict names them
+NOT_MEASURED_ON = ("faces generated whole: one-photo talking heads, image-to-video diffusion",
+                   "GAN or diffusion still photos of faces", "audio-driven lip-sync (only the mouth replaced)")
+
+
 def export_onnx(model: torch.nn.Module, path: Path, size: int) -> None:
     model.eval()
     buf = io.BytesIO()
@@ -275,6 +281,7 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
             "Not tested on fully generated faces (GAN, diffusion), on heavy filters or on very small faces.",
             "Heavy compression (FF++ c40 and social-media re-encodes) erases much of what it looks for.",
         ],
+        not_measured_on=list(NOT_MEASURED_ON),
     )
     card_path = onnx_path.with_suffix(".json")
     card.save(card_path)

@@ -29,6 +29,10 @@ from mimica.errors import MimicaError
 
 log = logging.getLogger("mimica.train")
 
+#: kinds of fakes the generated-face detector was never measured on (the card's `not_measured_on`; the scan
+#: names those that no detector of a verdict was measured on)
+NOT_MEASURED_ON = ("GAN or diffusion still photos of faces", "audio-driven lip-sync (only the mouth replaced)")
+
 #: the generator families of ../shared/data/talking, from its manifest's `generator` column
 GENERATOR_FAMILIES = (
     ("EDTalk", "edtalk"), ("Motion Supervised", "partswap"), ("Linly-Talker", "linlytalker"),
@@ -547,7 +551,8 @@ def run(cfg: GeneratedConfig, install_dir: Path | None = None) -> Path:
         "Trained on 45 generated clips of six generators (talking heads from one photo, image-to-video "
         "diffusion, part swaps): generators of another kind may not be seen.",
         "Does not look for pasted faces: that is the blend detector's evidence; the scan fuses both.",
-        "Cues over time need at least 8 faces of one track; photos and short tracks get the frame head alone.",
+        "Judges videos only: a photo or a face seen in fewer than 8 sampled frames is not judged (its face scores "
+        "alone flagged a genuine studio portrait).",
     ]
     card = ModelCard(
         name=cfg.name, version=cfg.version, onnx_file=onnx.name, sha256=sha256_file(onnx),
@@ -559,7 +564,7 @@ def run(cfg: GeneratedConfig, install_dir: Path | None = None) -> Path:
         output="one logit per face: evidence that the face was generated whole",
         calibration=calib, thresholds=thresholds,
         aggregation="a track's probability is the video head's (mean frame logit and cues over time, "
-                    "mimica.models.temporal); under 8 faces the mean of calibrated face probabilities",
+                    "mimica.models.temporal); a track under 8 faces (a photo) is not judged",
         training={"recipe": "mimica train configs/generated.toml", "config": cfg.model_dump(),
                   "generators": generators, "minutes": round((time.perf_counter() - t0) / 60, 1),
                   "onnx_parity_max_abs_logit_diff": gap,
@@ -573,10 +578,12 @@ def run(cfg: GeneratedConfig, install_dir: Path | None = None) -> Path:
         intended_use="Flagging faces that were generated whole (talking heads animated from one photo, diffusion "
                      "video), as one piece of evidence for a person who checks it, not as proof.",
         limitations=limitations,
+        not_measured_on=list(NOT_MEASURED_ON),
         detector=DetectorSpec(
             kind="frame+temporal", label="generated-face detector",
             looks_at="texture of faces generated whole, and a face that moves over a background that never does",
-            says={"fake": "likely generated", "uncertain": "unclear", "real": "no sign of a generated face"},
+            says={"fake": "likely generated", "uncertain": "unclear", "real": "no sign of a generated face",
+                  "none": "cannot judge: it reads videos, and this face was seen in fewer than 8 frames"},
             video_head=VideoHead.model_validate(video)),
     )
     card_path = out / f"{cfg.name}.json"

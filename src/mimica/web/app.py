@@ -32,8 +32,12 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mimica import __version__
+from mimica.errors import MimicaError
+from mimica.models.registry import card_path_of, load_card
+from mimica.models.reliability import Reliability
 from mimica.scan import Scanner
-from mimica.scan.result import Verdict
+from mimica.scan.aggregate import unmeasured_kinds, verdict_text
+from mimica.scan.result import ScanResult, Verdict
 from mimica.web.schemas import Health, Problem, ScanCreated, ScanList, ScanOut, ScanSummary, Status
 from mimica.web.settings import Settings
 from mimica.web.store import Job, Store
@@ -283,9 +287,21 @@ def create_app(settings: Settings, scanner_factory: Callable[[], Scanner] | None
         context.setdefault("auth", settings.auth)
         return templates.TemplateResponse(request, name, context, status_code=status_code)
 
+    def reliability() -> Reliability:
+        if runner.reliability is not None:
+            return runner.reliability
+        try:
+            return load_card(card_path_of(settings.model)).reliability()
+        except MimicaError:
+            return Reliability()
+
     def history(request: Request, q: str, verdict: str, status: str, offset: int, **extra: Any) -> dict[str, Any]:
         jobs, total = store.search(q, verdict or None, status or None, 50, offset)
+        rel = reliability()
+        # the filter's choices in the words the model may use: "leans fake", never a bare "fake" from a weak one
+        choices = [(v, verdict_text(v, rel)) for v in ("fake", "uncertain", "real", "no-face")]
         return {"jobs": jobs, "total": total, "q": q, "verdict": verdict, "status": status, "offset": offset,
+                "choices": choices,
                 "limit_mb": settings.max_upload_bytes / (1 << 20), "formats": FORMATS, **extra}
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False, dependencies=[Page])
@@ -304,7 +320,16 @@ def create_app(settings: Settings, scanner_factory: Callable[[], Scanner] | None
     @app.get("/scans/{scan_id}", response_class=HTMLResponse, include_in_schema=False, dependencies=[Page])
     def scan_page(request: Request, scan_id: str) -> HTMLResponse:
         job = get_job(scan_id)
-        return page(request, "scan.html.j2", job=job, result=job.result_dict())
+        result = job.result_dict()
+        blind = ""
+        if result and result.get("verdict"):
+            try:
+                r = ScanResult.model_validate(result)
+                blind = unmeasured_kinds(r.verdict, r.reliability,
+                                         bool((r.provenance.get("watermark") or {}).get("detected")))
+            except ValueError:
+                blind = ""
+        return page(request, "scan.html.j2", job=job, result=result, blind=blind)
 
     @app.get("/scans/{scan_id}/report", include_in_schema=False, dependencies=[Page])
     def report_page(scan_id: str, download: bool = False) -> Response:

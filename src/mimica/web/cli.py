@@ -126,5 +126,5 @@ def tokens_revoke(
 
 def register(app: typer.Typer) -> None:
     """Adds `serve` and `tokens` to the main CLI."""
-    app.command("serve")(serve)
+    app.command("serve", short_help="Run the web app: uploads, history, reports and a REST API.")(serve)
     app.add_typer(tokens_app, name="tokens")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from mimica.errors import MimicaError
+from mimica.models.reliability import Reliability
 from mimica.scan import Scanner
 from mimica.web.settings import Settings
 from mimica.web.store import Store
@@ -46,6 +47,9 @@ class Runner:
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
         self.recovered: tuple[list[str], list[str]] = ([], [])
+        #: the scanning model's measured reliability (set by `start` when it loads the model; until then, or with
+        #: no workers, read from the configured model's card)
+        self.reliability: Reliability | None = None
 
     def start(self) -> None:
         self.settings.uploads.mkdir(parents=True, exist_ok=True)
@@ -57,6 +61,8 @@ class Runner:
         if self.recovered[0] or self.recovered[1]:
             log.warning("after a restart: %d job(s) re-queued, %d failed", *map(len, self.recovered))
         scanners = [self.factory() for _ in range(self.settings.workers)]
+        if scanners:  # the words of the verdicts the pages offer follow the model that scans
+            self.reliability = scanners[0].reliability
         for job_id in self.store.queued_ids():
             self._queue.put(job_id)
         for k, scanner in enumerate(scanners):
