@@ -27,6 +27,13 @@ def load_card(path: Path) -> ModelCard:
 
 def load_model(name_or_path: str | Path = DEFAULT_MODEL, threads: int = 2) -> Classifier:
     """A shipped model by name, or a model card path (its ONNX file is looked up beside it)."""
+    card_path = card_path_of(name_or_path)
+    card = load_card(card_path)
+    return Classifier(card, card_path.parent / card.onnx_file, threads=threads)
+
+
+def card_path_of(name_or_path: str | Path) -> Path:
+    """The model card of a shipped model name or of a card (or ONNX) path, without loading the model."""
     p = Path(name_or_path)
     if p.suffix == ".json" and p.is_file():
         card_path = p
@@ -36,5 +43,4 @@ def load_model(name_or_path: str | Path = DEFAULT_MODEL, threads: int = 2) -> Cl
         card_path = WEIGHTS / f"{name_or_path}.json"
         if not card_path.is_file():
             raise ModelError(f"unknown model {str(name_or_path)!r}; shipped models: {available_models() or 'none'}")
-    card = load_card(card_path)
-    return Classifier(card, card_path.parent / card.onnx_file, threads=threads)
+    return card_path
