@@ -200,11 +200,12 @@ class RayEngine:
                         except (RayError, GetTimeoutError) as err:
                             self.replaced += 1
                             replace = True
-                            if not _node_alive(ray, s.node) and requeues.get(job.path, 0) < MAX_REQUEUES:
+                            lost = _lost_with_node(ray, s.node, err)
+                            if lost and requeues.get(job.path, 0) < MAX_REQUEUES:
                                 requeues[job.path] = requeues.get(job.path, 0) + 1
                                 self.requeued += 1
                                 pending.appendleft(job)  # its node was lost, not the file's fault: again
-                            elif not _node_alive(ray, s.node):
+                            elif lost:
                                 on_result(error_record(job, f"{job.path}: the Ray node scanning it was lost "
                                                             f"{MAX_REQUEUES + 1} times ({_cause(err)})", identity,
                                                        "transient"))
@@ -231,19 +232,23 @@ class RayEngine:
                 ray.kill(s.actor, no_restart=True)
 
 
-def _node_alive(ray: Any, node: str) -> bool:
-    """Whether the cluster still counts the node alive (a node that just died may take Ray seconds to mark)."""
-    if not node:
+def _lost_with_node(ray: Any, node: str, err: BaseException) -> bool:
+    """Whether an actor died because its node did (then its file is not at fault): Ray says so in the error
+    when it knows, else the cluster no longer counts the node alive (checked for a moment: a node that just
+    went may take Ray a few seconds to mark)."""
+    if "node has died" in str(err) or "node died" in str(err).lower():
         return True
+    if not node:
+        return False
     for _ in range(4):
         try:
             info = next((n for n in ray.nodes() if n.get("NodeID") == node), None)
-        except Exception:  # noqa: BLE001 - the GCS unreachable for a moment: assume the node lives
-            return True
-        if info is None or not info.get("Alive", False):
+        except Exception:  # noqa: BLE001 - the GCS unreachable for a moment: the node's fate is unknown
             return False
-        time.sleep(0.5)  # alive still: give the GCS a moment to notice a node that is just going
-    return True
+        if info is None or not info.get("Alive", False):
+            return True
+        time.sleep(0.5)
+    return False
 
 
 def _probe(address: str, from_env: bool = False, timeout: float = 5.0) -> None:
