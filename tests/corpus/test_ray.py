@@ -171,6 +171,7 @@ def test_a_lost_node_costs_only_its_in_flight_files(ray_cluster: str, tmp_path: 
     head = _raylet_groups(TEMP[0])
     join = subprocess.run([RAY, "start", "--address", ray_cluster, "--node-ip-address", "127.0.0.1", "--num-cpus", "1",
                            "--disable-usage-stats"],
+                          env={**os.environ, LOOPBACK_ENV: "1"},  # ray start refuses to join a node otherwise
                           capture_output=True, text=True, timeout=180, start_new_session=True)
     second = _raylet_groups(TEMP[0]) - head  # the joined node's processes: their own session, as on a machine
     assert join.returncode == 0 and len(second) == 1, join.stderr[-2000:]
