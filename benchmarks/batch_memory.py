@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -56,9 +57,11 @@ def corpus(tmp: Path, n: int, rec: dict, superseded: bool) -> tuple[Path, Path, 
     out.mkdir()
     first = src / "000000.mp4"
     if not first.exists():
-        os.link(tmp / "face.mp4", first)
-        for i in range(1, n):
-            os.link(first, src / f"{i:06d}.mp4")
+        for i in range(n):  # a file takes at most 65,000 links (ext4): one copy (same mtime) per 50,000
+            base = tmp / f"face-{i // 50_000}.mp4"
+            if not base.exists():
+                shutil.copy2(tmp / "face.mp4", base)
+            os.link(base, src / f"{i:06d}.mp4")
     st = first.stat()
     size = 0
     with open(out / "results.jsonl", "w", encoding="utf-8") as f:

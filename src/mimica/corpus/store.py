@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+import orjson
+
 from mimica.atomic import atomic_path
 from mimica.errors import BatchError
 
@@ -122,7 +124,7 @@ class ResultStore:
 
     def _index(self, line: bytes, offset: int) -> None:
         try:
-            rec = json.loads(line)
+            rec = orjson.loads(line)  # a resume parses every line: orjson does it 4-5x faster than json
             path = rec["path"]
         except (ValueError, KeyError, TypeError):
             self.stale += 1  # not ours (edited by hand?): dropped by compact
@@ -133,7 +135,10 @@ class ResultStore:
 
     def identity_key(self, identity: Any) -> str:
         """The shared key of a scan identity (`scan` of a record): equal identities, the same string object."""
-        key = json.dumps(identity, sort_keys=True, separators=(",", ":"))
+        try:
+            key = orjson.dumps(identity, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:  # not JSON data (a hand-edited record): a key of its own, equal to no identity
+            key = repr(identity)
         return self._keys.setdefault(key, key)
 
     def _entry(self, rec: dict[str, Any], offset: int, length: int) -> Entry:
@@ -172,7 +177,7 @@ class ResultStore:
         """The stored record of a path, read from its line."""
         e = self.entries[path]
         with open(self.path, "rb") as f:
-            return json.loads(os.pread(f.fileno(), e.length, e.offset))
+            return dict(orjson.loads(os.pread(f.fileno(), e.length, e.offset)))
 
     def compact(self) -> None:
         """Rewrites results.jsonl atomically with only the current line of each path, when any was replaced;
@@ -213,7 +218,7 @@ class ResultStore:
             for line in f:
                 if offset in current:
                     with contextlib.suppress(ValueError, KeyError, TypeError):
-                        rec = json.loads(line)
+                        rec = orjson.loads(line)
                         yield rec if fields is None else {k: rec.get(k) for k in fields}
                 offset += len(line)
 
