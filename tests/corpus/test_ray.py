@@ -162,31 +162,42 @@ def test_ray_address_from_the_environment(small_corpus: Path, tmp_path: Path, mo
 
 
 def test_a_lost_node_costs_only_its_in_flight_files(ray_cluster: str, tmp_path: Path) -> None:
-    """A second node joins with one CPU, is killed (kill -9 of all its processes) once the first record is in;
-    the batch goes on with the head's actors, the lost node's file is scanned there, no file is an error."""
+    """A cluster of two nodes on this machine (its own: the module's is a one-node cluster on loopback, which
+    `ray start` will not join), the second with one CPU, killed (kill -9 of all its processes) once the first
+    record is in: the batch goes on with the head's actors, the lost node's file is scanned there, and no file
+    is an error. The module fixture's token auth applies to both nodes and to the driver."""
     src = tmp_path / "in"
     src.mkdir()
     for i in range(8):
         mediagen.write_video(src / f"clip{i}.mp4", size=(320, 240), frames=40)
-    head = _raylet_groups(TEMP[0])
-    join = subprocess.run([RAY, "start", "--address", ray_cluster, "--node-ip-address", "127.0.0.1", "--num-cpus", "1",
-                           "--disable-usage-stats"],
-                          env={**os.environ, LOOPBACK_ENV: "1"},  # ray start refuses to join a node otherwise
-                          capture_output=True, text=True, timeout=180, start_new_session=True)
-    second = _raylet_groups(TEMP[0]) - head  # the joined node's processes: their own session, as on a machine
-    assert join.returncode == 0 and len(second) == 1, join.stderr[-2000:]
-    killed: list[int] = []
-
-    def kill_second_node(ev: mimica.corpus.BatchProgress) -> None:
-        if ev.path and not ev.resumed and not killed:
-            killed.extend(second)
-            _stop_group(next(iter(second)), signal.SIGKILL)
-
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    port = free_port()
+    env = {**os.environ, LOOPBACK_ENV: "1"}  # a cluster that nodes may join
+    groups: list[int] = []
     try:
-        s = mimica.batch([src], tmp_path / "out", engine="ray", address=ray_cluster, frames=8, start_timeout=30,
-                         progress=kill_second_node)
+        for args in (["--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false",
+                      "--temp-dir", temp], ["--address", f"127.0.0.1:{port}", "--num-cpus", "1"]):
+            before = _raylet_groups(temp)
+            start = subprocess.run([RAY, "start", "--node-ip-address", "127.0.0.1", "--disable-usage-stats", *args],
+                                   env=env, capture_output=True, text=True, timeout=240, start_new_session=True)
+            groups += sorted(_raylet_groups(temp) - before)
+            assert start.returncode == 0 and len(groups) == (1 if "--head" in args else 2), start.stderr[-2000:]
+        second = groups[1]  # the joined node's processes: their own session, as on another machine
+        killed: list[int] = []
+
+        def kill_second_node(ev: mimica.corpus.BatchProgress) -> None:
+            if ev.path and not ev.resumed and not killed:
+                killed.append(second)
+                _stop_group(second, signal.SIGKILL)
+
+        s = mimica.batch([src], tmp_path / "out", engine="ray", address=f"127.0.0.1:{port}", frames=8,
+                         start_timeout=30, progress=kill_second_node)
     finally:
-        _stop_group(next(iter(second)), signal.SIGKILL)
+        if "ray" in sys.modules and sys.modules["ray"].is_initialized():
+            sys.modules["ray"].shutdown()
+        for g in reversed(groups):
+            _stop_group(g, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
     assert killed and s.workers == 3
     assert s.counts == {"no-face": 8}, s.errors  # no file lost, none an error
     assert s.run.requeued >= 1 and s.workers_replaced >= 1

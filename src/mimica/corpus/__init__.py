@@ -30,7 +30,7 @@ from pydantic import BaseModel, Field, ValidationError
 from mimica.atomic import write_atomic
 from mimica.corpus.sources import expand_sources
 from mimica.corpus.store import ResultStore
-from mimica.corpus.work import UNCHANGED, Job, Record, ScanSettings, error_kind_of, scan_identity
+from mimica.corpus.work import UNCHANGED, Job, Record, ScanSettings, scan_identity
 from mimica.errors import BatchError
 from mimica.models.registry import DEFAULT_MODEL
 
@@ -272,7 +272,7 @@ def _plan(store: ResultStore, paths: list[str], settings: ScanSettings, out: Pat
         if out is not None and (entry.report is None or not (out / entry.report).is_file()):
             plan.jobs[path] = job  # scanned before without --report: scan again for the evidence the report shows
             continue
-        if entry.verdict == "error" and retry_errors and (entry.error_kind or "transient") == "transient":
+        if entry.verdict == "error" and retry_errors and entry.error_kind == "transient":
             plan.retried += 1
             plan.jobs[path] = job
             continue
@@ -322,7 +322,7 @@ def _summarise(store: ResultStore, paths: list[str], out: Path, report: bool) ->
         if p in wanted:
             counts[e.verdict] += 1
             words[e.verdict_text] += 1
-            transient += e.verdict == "error" and (e.error_kind or "transient") == "transient"
+            transient += e.verdict == "error" and e.error_kind == "transient"
         else:
             absent_counts[e.verdict] += 1
             if len(absent) < MAX_LISTED_ERRORS:
@@ -332,7 +332,7 @@ def _summarise(store: ResultStore, paths: list[str], out: Path, report: bool) ->
         error_paths = {p for p in wanted if store.entries[p].verdict == "error"}
         for r in store.records(ERROR_FIELDS, error_paths):
             errors.append({"path": r["path"], "error": r.get("error") or "",
-                           "kind": r.get("error_kind") or error_kind_of(r.get("error") or "")})
+                           "kind": store.entries[r["path"]].error_kind or "permanent"})
             if len(errors) >= MAX_LISTED_ERRORS:
                 break
     index = None

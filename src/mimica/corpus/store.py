@@ -146,10 +146,16 @@ class ResultStore:
         for k in ("sha256", "sha256_sampled"):
             if rec.get(k):
                 hashed = (k, str(rec[k]))
+        verdict = str(rec.get("verdict", "error"))
+        kind = rec.get("error_kind")
+        if verdict == "error" and kind is None:  # a record from before error kinds: judged by its reason
+            from mimica.corpus.work import error_kind_of
+
+            kind = error_kind_of(str(rec.get("error") or ""))
         return Entry(offset=offset, length=length, size=rec.get("size"), mtime_ns=rec.get("mtime_ns"),
-                     hashed=hashed, verdict=str(rec.get("verdict", "error")),
+                     hashed=hashed, verdict=verdict,
                      verdict_text=str(rec.get("verdict_text") or rec.get("verdict", "error")),
-                     report=rec.get("report"), error_kind=rec.get("error_kind"),
+                     report=rec.get("report"), error_kind=kind,
                      scan=self.identity_key(rec.get("scan")))
 
     def append(self, record: dict[str, Any]) -> None:
