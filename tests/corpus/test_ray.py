@@ -40,6 +40,8 @@ def free_port() -> int:
 
 
 RAY = str(Path(sys.executable).parent / "ray")
+#: seconds the head gives each Ray Client's server to start (30 by default: too short on a loaded machine)
+CLIENT_TIMEOUT_ENV = "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S"
 CLIENT_PORT: list[int] = []  # the Ray Client server's port of the module's cluster
 TEMP: list[str] = []
 
@@ -59,7 +61,8 @@ def ray_cluster() -> Iterator[str]:
                 [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
                  "--ray-client-server-port", str(CLIENT_PORT[0]), "--include-dashboard", "false",
                  "--disable-usage-stats", "--temp-dir", temp],
-                env={**os.environ, CRASH_HOOK: "crash_me"}, capture_output=True, text=True, timeout=180,
+                env={**os.environ, CRASH_HOOK: "crash_me", CLIENT_TIMEOUT_ENV: "180"}, capture_output=True,
+                text=True, timeout=180,
                 start_new_session=True,
             )
             pgid = _session_of(temp)

@@ -235,8 +235,11 @@ class RayEngine:
 def _lost_with_node(ray: Any, node: str, err: BaseException) -> bool:
     """Whether an actor died because its node did (then its file is not at fault): Ray says so in the error
     when it knows, else the cluster no longer counts the node alive (checked for a moment: a node that just
-    went may take Ray a few seconds to mark)."""
-    if "node has died" in str(err) or "node died" in str(err).lower():
+    went may take Ray a few seconds to mark). ActorUnavailableError: the actor's process could not be reached
+    (its node's raylet gone), not reported dead by its raylet as a crash is: lost with the node."""
+    from ray.exceptions import ActorUnavailableError
+
+    if isinstance(err, ActorUnavailableError) or "node has died" in str(err) or "node died" in str(err).lower():
         return True
     if not node:
         return False
@@ -276,7 +279,10 @@ def _import_ray(local: bool) -> Any:
 
 
 def _cause(err: BaseException) -> str:
-    """The first line of a Ray error, which otherwise carries a whole remote traceback."""
-    text = str(err).strip().splitlines()
-    head = next((line for line in text if line.strip()), type(err).__name__)
-    return f"{type(err).__name__}: {head.strip()}"[:300]
+    """The first line of a Ray error, which otherwise carries a whole remote traceback, and its last line when
+    that is where the reason is (`Initialization failure from server:` ... `RuntimeError: ...`)."""
+    text = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    head = text[0] if text else type(err).__name__
+    if len(text) > 1 and head.endswith(":"):
+        head = f"{head} {text[-1]}"
+    return f"{type(err).__name__}: {head}"[:300]
