@@ -189,6 +189,9 @@ def test_cli_as_a_process(small_corpus: Path, tmp_path: Path) -> None:
     assert recs["gone.mp4"]["verdict"] == "error" and "no such file" in recs["gone.mp4"]["error"]
     rerun = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0 and "scanned 0" in rerun.stdout and "3 already done" in rerun.stdout
+    other = subprocess.run([*cmd[:-4], "--frames", "2", "--workers", "1"], capture_output=True, text=True, timeout=300)
+    assert other.returncode == 1 and "Traceback" not in other.stderr
+    assert other.stderr.count("\n") == 1 and "frames 4 -> 2" in other.stderr and "--rescan" in other.stderr
     bad = subprocess.run([*cmd[:4], str(tmp_path / "nothing-here"), "--out", str(out), "--engine", "spark"],
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
