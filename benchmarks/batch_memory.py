@@ -18,6 +18,7 @@ import argparse
 import dataclasses
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -75,14 +76,18 @@ def corpus(tmp: Path, n: int, rec: dict, superseded: bool) -> tuple[Path, Path, 
     return src, out, size
 
 
-def resume(src: Path, out: Path, code: str | None) -> tuple[float, float]:
-    """(peak RSS MB, wall s) of a process that resumes the batch (with the mimica of `code`, a src folder)."""
+def resume(src: Path, out: Path, code: str | None) -> tuple[float, float, float]:
+    """(peak RSS MB, wall s, CPU s) of a process that resumes the batch (with the mimica of `code`, a src
+    folder). CPU s (user + system of the reaped process) is the steadier figure on a shared machine."""
     env = {**os.environ, "PYTHONPATH": code} if code else None
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu0 = ru.ru_utime + ru.ru_stime
     t = time.monotonic()
     run = subprocess.run([sys.executable, "-c", RESUME, str(src), str(out)], check=True, capture_output=True,
                          text=True, env=env)
     wall = time.monotonic() - t
-    return int(run.stdout.split()[-1]) / 1024, wall
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return int(run.stdout.split()[-1]) / 1024, wall, ru.ru_utime + ru.ru_stime - cpu0
 
 
 def main() -> None:
@@ -97,16 +102,16 @@ def main() -> None:
         rec = one_record(tmp)
         print(f"one record: {len(json.dumps(rec, separators=(',', ':')))} bytes of JSON, "
               f"{len(rec['tracks'])} track(s), {sum(len(t['detections']) for t in rec['tracks'])} detections")
-        print("records  results.jsonl MB  what                          driver peak RSS MB  wall s")
+        print("records  results.jsonl MB  what                                driver peak RSS MB   wall s    CPU s")
         for superseded in (False, True):
             for n in (int(x) for x in args.steps.split(",")):
                 src, out, size = corpus(tmp, n, rec, superseded)
-                peak, wall = resume(src, out, args.code)
+                peak, wall, cpu = resume(src, out, args.code)
                 what = "resume + compaction (2 lines/path)" if superseded else "do-nothing resume"
                 with open(out / "results.jsonl", "rb") as f:
                     lines = sum(1 for _ in f)
                 assert lines == n, lines
-                print(f"{n:7d}  {size / 1e6:16.0f}  {what:34s}  {peak:12.0f}  {wall:7.1f}", flush=True)
+                print(f"{n:7d}  {size / 1e6:16.0f}  {what:34s}  {peak:18.0f}  {wall:7.1f}  {cpu:7.1f}", flush=True)
                 os.remove(out / "results.jsonl")
         if args.fresh:
             fresh(tmp, args.fresh, args.workers)

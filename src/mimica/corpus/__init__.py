@@ -201,9 +201,9 @@ def batch(
         plan = _plan(store, paths, settings, out if report else None, retry_errors, rescan)
         done = plan.resumed
         if progress:
-            for path in plan.done_paths:
+            for k, path in enumerate(plan.done_paths, 1):
                 e = store.entries[path]
-                progress(BatchProgress(plan.resumed, len(paths), path, e.verdict, True, e.verdict_text))
+                progress(BatchProgress(k, len(paths), path, e.verdict, True, e.verdict_text))
             progress(BatchProgress(plan.resumed, len(paths), "", "", True))  # the total is known
         del plan.done_paths[:]
         unchanged = 0
