@@ -123,7 +123,8 @@ def main() -> None:
             reaped = rusage.ru_utime + rusage.ru_stime - reaped0
             reaped0 += reaped
             print(f"{key:7s} {s.wall_s:7.1f} s  {s.files_per_s:6.2f} files/s  {cpu:7.1f} CPU s  "
-                  f"({reaped:.1f} s by getrusage of reaped children)  {dict(sorted(s.counts.items()))}", flush=True)
+                  f"({reaped:.1f} s by getrusage of reaped children)  {dict(sorted(s.counts_text.items()))}",
+                  flush=True)
     walls = {k: w for k, w, _, _ in rows}
     if "ray2" in walls and "local2" in walls:
         print(f"ray overhead over local (2 workers): {walls['ray2'] - walls['local2']:+.1f} s "

@@ -202,7 +202,8 @@ def batch(
     out_dir: Annotated[Path, typer.Option("--out", help="Results folder: results.jsonl, summary.json.")],
     engine: Annotated[str, typer.Option(help="local (a process pool here) or ray (a Ray cluster).")] = "local",
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes or Ray actors [one per core].")] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster: auto, HOST:6379 or ray://HOST:10001 [RAY_ADDRESS].")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster: auto, HOST:6379 or ray://HOST:10001 [RAY_ADDRESS].")] = None,
     timeout_per_file: Annotated[float, typer.Option(min=0, help="Seconds a file may take (0: no limit).")] = 600.0,
     memory_cap: Annotated[int, typer.Option(min=0, help="MB a local worker may use (0: no cap).")] = 4096,
     report: Annotated[bool, typer.Option("--report", help="HTML report per file and index.html.")] = False,
