@@ -7,8 +7,11 @@ The clips are the first --seconds of the first --clips videos of ../shared/data/
 folder, deleted after; nothing is kept), or, without ../shared, face videos synthesised from scikit-image's
 astronaut. Each engine scans into a fresh results folder, so nothing is resumed; wall time includes listing,
 starting the workers (and Ray) and loading the models, as a user sees it. CPU s is the CPU time of this process
-and its reaped children (workers, and Ray's processes when it started them) during the run: on a machine
-shared with other work, wall time follows the load, CPU time much less.
+and of every process descended from it during the run (workers; Ray's GCS, raylet and actor processes, which
+are the raylet's children), sampled from /proc every 0.2 s: getrusage(RUSAGE_CHILDREN) alone counts only
+reaped children, and the raylet's actors are never reaped by this process, so it missed nearly all of Ray's
+work. A process that ends between two samples loses at most 0.2 s of its CPU. On a machine shared with other
+work, wall time follows the load, CPU time much less.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -46,9 +50,48 @@ def clips(folder: Path, n: int, seconds: float) -> list[Path]:
     return [write_face_video(folder / f"{i:03d}.mp4", frames=int(seconds * 10), fps=10) for i in range(n)]
 
 
-def cpu_s() -> float:
-    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+class TreeCPU:
+    """CPU seconds of this process and all its descendants while the block runs, sampled from /proc."""
+
+    def __enter__(self) -> TreeCPU:
+        self.seen: dict[tuple[int, int], float] = {}  # (pid, start time) -> last CPU s seen
+        self.base = self._sample(record=False)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+        self.cpu_s = sum(self.seen.values()) - self.base
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.2):
+            self._sample()
+
+    def _sample(self, record: bool = True) -> float:
+        stats: dict[int, tuple[int, int, float]] = {}  # pid -> (ppid, start, cpu s)
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                f = stat.read_text().rsplit(")", 1)[1].split()
+                stats[int(stat.parent.name)] = (int(f[1]), int(f[19]), (int(f[11]) + int(f[12])) / TICK)
+            except (OSError, ValueError, IndexError):
+                continue
+        me, total = os.getpid(), 0.0
+        for pid, (_, start, cpu) in stats.items():
+            p, hops = pid, 0
+            while p not in (me, 0, 1) and p in stats and hops < 64:
+                p, hops = stats[p][0], hops + 1
+            if p == me:
+                total += cpu
+                if record:
+                    self.seen[(pid, start)] = max(cpu, self.seen.get((pid, start), 0.0))
+        return total
 
 
 def main() -> None:
@@ -66,16 +109,22 @@ def main() -> None:
         source = "ffpp" if (SHARED / "ffpp").is_dir() and "-" in files[0].stem else "synthesised"
         print(f"{len(files)} clips of {args.seconds:g} s ({source}), {args.frames} frames each, "
               f"{os.cpu_count()} cores")
+        ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+        reaped0 = ru.ru_utime + ru.ru_stime
         for key in args.engines.split(","):
             engine, workers = ENGINES[key]
-            cpu0 = cpu_s()
-            s = mimica.batch([src], Path(tmp) / f"out-{key}", engine=engine, workers=workers,  # type: ignore[arg-type]
-                             frames=args.frames)
-            cpu = cpu_s() - cpu0
+            with TreeCPU() as tree:
+                s = mimica.batch([src], Path(tmp) / f"out-{key}", engine=engine, workers=workers,  # type: ignore[arg-type]
+                                 frames=args.frames)
+            cpu = tree.cpu_s
+            rusage = resource.getrusage(resource.RUSAGE_CHILDREN)
             assert s.scanned == len(files), s
             rows.append((key, s.wall_s, s.files_per_s, s.counts))
+            reaped = rusage.ru_utime + rusage.ru_stime - reaped0
+            reaped0 += reaped
             print(f"{key:7s} {s.wall_s:7.1f} s  {s.files_per_s:6.2f} files/s  {cpu:7.1f} CPU s  "
-                  f"{dict(sorted(s.counts.items()))}", flush=True)
+                  f"({reaped:.1f} s by getrusage of reaped children)  {dict(sorted(s.counts_text.items()))}",
+                  flush=True)
     walls = {k: w for k, w, _, _ in rows}
     if "ray2" in walls and "local2" in walls:
         print(f"ray overhead over local (2 workers): {walls['ray2'] - walls['local2']:+.1f} s "

@@ -232,13 +232,15 @@ def _print_human(result) -> None:  # type: ignore[no-untyped-def]
 
 @app.command(short_help="Scan a whole corpus into a results folder; resumable.",
              epilog="Exit codes: 0 the batch ran (files that failed are rows with verdict error); 1 every file "
-                    "failed, or the batch could not run; 2 wrong usage; 130 interrupted (rerun to resume).")
+                    "failed, or the batch could not run (settings differ from the results folder's: see --rescan); "
+                    "2 wrong usage; 130 interrupted (rerun to resume).")
 def batch(
     sources: Annotated[list[Path], typer.Argument(help="Files, folders (recursive) or text files listing paths.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Results folder: results.jsonl, summary.json.")],
     engine: Annotated[str, typer.Option(help="local (a process pool here) or ray (a Ray cluster).")] = "local",
     workers: Annotated[int | None, typer.Option(min=1, help="Worker processes or Ray actors [one per core].")] = None,
-    address: Annotated[str | None, typer.Option(help="Ray cluster: auto, HOST:6379 or ray://HOST:10001.")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster: auto, HOST:6379 or ray://HOST:10001 [RAY_ADDRESS].")] = None,
     timeout_per_file: Annotated[float, typer.Option(min=0, help="Seconds a file may take (0: no limit).")] = 600.0,
     memory_cap: Annotated[int, typer.Option(min=0, help="MB a local worker may use (0: no cap).")] = 4096,
     report: Annotated[bool, typer.Option("--report", help="HTML report per file and index.html.")] = False,
@@ -247,6 +249,12 @@ def batch(
         min=0, max=1, help="One decision threshold instead of the model's real/fake pair.")] = None,
     model: Annotated[str, typer.Option(help="Shipped model name or a model card (.json) path.")] = DEFAULT_MODEL,
     no_provenance: Annotated[bool, typer.Option("--no-provenance", help="Skip watermark/C2PA checks.")] = False,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help="Scan again the errors that may not happen "
+                                               "again (timeout, worker/node lost, memory cap, unreadable).")] = False,
+    rescan: Annotated[bool, typer.Option("--rescan", help="Scan again the results made with other settings or "
+                                         "another model (without it such a rerun stops).")] = False,
+    start_timeout: Annotated[float, typer.Option(min=1, help="Seconds the workers may take to load the models.")]
+    = 600.0,
 ) -> None:
     """Scan a whole corpus into a results folder; rerun the same command to resume where it stopped."""
     import time
@@ -270,19 +278,28 @@ def batch(
         rate = (ev.done - first[0]) / max(time.monotonic() - t0, 1e-9)
         if err.is_terminal:
             bar.update(task, completed=ev.done, total=ev.total, rate=f"{rate:.2f}")
-        elif not ev.resumed:
-            err.print(f"[{ev.done}/{ev.total}] {ev.verdict} {ev.path}", markup=False)
+        elif not ev.resumed:  # the words people read (docs/scan.md): never a bare fake/real from a weak model
+            err.print(f"[{ev.done}/{ev.total}] {ev.verdict_text or ev.verdict} {ev.path}", markup=False)
+
+    def note(line: str) -> None:
+        (bar.console if err.is_terminal else err).print(f"mimica: {line}", markup=False)
 
     with bar:
         summary = run_batch(sources, out_dir, engine=engine, workers=workers, address=address,  # type: ignore[arg-type]
                             timeout_per_file=timeout_per_file, memory_cap_mb=memory_cap, report=report,
                             model=model, frames=frames, threshold=threshold, provenance=not no_provenance,
-                            progress=progress)
-    counts = ", ".join(f"{n} {v}" for v, n in sorted(summary.counts.items()))
+                            retry_errors=retry_errors, rescan=rescan, start_timeout=start_timeout,
+                            progress=progress, note=note)
+    counts = ", ".join(f"{n} {v}" for v, n in sorted(summary.counts_text.items()))
+    extra = ""
+    if summary.transient_errors:
+        extra += f"; {summary.transient_errors} error(s) may not happen again: rerun with --retry-errors"
+    if summary.absent.files:
+        extra += f"; {summary.absent.files} older result(s) for paths no longer among the inputs (summary.json)"
     out.print(f"{summary.files} files ({counts}); scanned {summary.scanned} in {summary.wall_s:.1f} s "
               f"({summary.files_per_s:.2f} files/s), {summary.resumed} already done; results in "
-              f"{out_dir / summary.results}" + (f", index {out_dir / summary.index}" if summary.index else ""),
-              markup=False)
+              f"{out_dir / summary.results}" + (f", index {out_dir / summary.index}" if summary.index else "")
+              + extra, markup=False)
     if summary.files and summary.counts.get("error", 0) == summary.files:
         raise typer.Exit(1)
 

@@ -39,4 +39,4 @@ def test_every_damaged_file_gets_one_result(tmp_path: Path, model_card: Path) ->
         if f.parent.name == "orig":
             assert by_path[str(f)]["verdict"] == "no-face", by_path[str(f)]
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["files"] == len(files) and summary["workers_replaced"] == 0
+    assert summary["files"] == len(files) and summary["run"]["workers_replaced"] == 0

@@ -77,5 +77,5 @@ def test_kill_9_then_rerun_gives_one_result_per_file(tmp_path: Path, model_card:
     paths = [r["path"] for r in recs]
     assert sorted(paths) == sorted(str(p) for p in src.iterdir()) and len(set(paths)) == FILES
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["resumed"] == second and summary["scanned"] == FILES - second
+    assert summary["run"]["resumed"] == second and summary["run"]["scanned"] == FILES - second
     assert summary["counts"] == {"no-face": FILES}

@@ -1,7 +1,9 @@
-"""The Ray engine on a real local Ray cluster (`ray start --head` on 127.0.0.1 with two CPUs, started here and
-stopped after): the same records as the local engine on the same inputs, reports written by the driver, a
-segfaulting actor replaced and its file recorded, and resume through the driver. Skips only when Ray is not
-installed (extra `cluster`)."""
+"""The Ray engine on a real local Ray cluster (`ray start --head` on 127.0.0.1 with two CPUs and token auth,
+started here and stopped after): the same records as the local engine on the same inputs, reports written by the
+driver, a segfaulting actor replaced and its file recorded, resume through the driver, the Ray Client
+(`ray://`), --workers clamped to the cluster's CPUs, RAY_ADDRESS named in errors, and a second node killed in the
+middle of a batch (only its in-flight files are sent again). Skips only when Ray is not installed (extra
+`cluster`)."""
 
 from __future__ import annotations
 
@@ -31,12 +33,24 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(importlib.util.find_spec("ray
 FRAMES = 4
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+RAY = str(Path(sys.executable).parent / "ray")
+#: seconds the head gives each Ray Client's server to start (30 by default: too short on a loaded machine)
+CLIENT_TIMEOUT_ENV = "RAY_CLIENT_SERVER_CHECK_CHANNEL_TIMEOUT_S"
+CLIENT_PORT: list[int] = []  # the Ray Client server's port of the module's cluster
+TEMP: list[str] = []
+
+
 @pytest.fixture(scope="module")
 def ray_cluster() -> Iterator[str]:
     """The address of a fresh one-node cluster; its processes are in their own session, killed at the end."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
+    CLIENT_PORT[:] = [free_port()]
     temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # short: Ray's socket paths must fit in 107 bytes
     env = {LOOPBACK_ENV: "0", "RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": uuid.uuid4().hex}
     with pytest.MonkeyPatch.context() as mp:
@@ -44,10 +58,11 @@ def ray_cluster() -> Iterator[str]:
             mp.setenv(k, v)  # the driver (this process) needs the same token and loopback setting
         for attempt in range(2):  # Ray gives its raylet 30 s to register: an overloaded machine may need a retry
             start = subprocess.run(
-                [str(Path(sys.executable).parent / "ray"), "start", "--head", "--node-ip-address", "127.0.0.1",
-                 "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false", "--disable-usage-stats",
-                 "--temp-dir", temp],
-                env={**os.environ, CRASH_HOOK: "crash_me"}, capture_output=True, text=True, timeout=180,
+                [RAY, "start", "--head", "--node-ip-address", "127.0.0.1", "--port", str(port), "--num-cpus", "2",
+                 "--ray-client-server-port", str(CLIENT_PORT[0]), "--include-dashboard", "false",
+                 "--disable-usage-stats", "--temp-dir", temp],
+                env={**os.environ, CRASH_HOOK: "crash_me", CLIENT_TIMEOUT_ENV: "180"}, capture_output=True,
+                text=True, timeout=180,
                 start_new_session=True,
             )
             pgid = _session_of(temp)
@@ -58,6 +73,7 @@ def ray_cluster() -> Iterator[str]:
         if start.returncode != 0 and pgid is not None:
             _stop_group(pgid)
         assert start.returncode == 0, start.stderr[-2000:]
+        TEMP[:] = [temp]
         try:
             yield f"127.0.0.1:{port}"
         finally:
@@ -68,8 +84,8 @@ def ray_cluster() -> Iterator[str]:
             shutil.rmtree(temp, ignore_errors=True)
 
 
-def _stop_group(pgid: int) -> None:
-    for sig in (signal.SIGTERM, signal.SIGKILL):
+def _stop_group(pgid: int, first: signal.Signals = signal.SIGTERM) -> None:
+    for sig in (first, signal.SIGKILL):
         try:
             os.killpg(pgid, sig)
         except ProcessLookupError:
@@ -132,3 +148,73 @@ def test_a_wrong_address_fails_fast(ray_cluster: str, small_corpus: Path, tmp_pa
     with pytest.raises(mimica.MimicaError, match="nothing answers at the Ray address"):
         mimica.batch([small_corpus / "face.png"], tmp_path / "out", engine="ray", address=f"127.0.0.1:{closed}")
     assert time.monotonic() - t < 30
+
+
+def test_ray_client_address_and_workers_clamped(ray_cluster: str, small_corpus: Path, tmp_path: Path) -> None:
+    notes: list[str] = []
+    s = mimica.batch([small_corpus / "face.png", small_corpus / "clip0.mp4"], tmp_path / "out", engine="ray",
+                     address=f"ray://127.0.0.1:{CLIENT_PORT[0]}", workers=8, frames=FRAMES, note=notes.append)
+    assert s.workers == 2 and s.scanned == 2 and "error" not in s.counts
+    assert any("--workers 8 is more than the cluster's 2 CPU(s): using 2" in n for n in notes), notes
+
+
+def test_ray_address_from_the_environment(small_corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{free_port()}")
+    with pytest.raises(mimica.MimicaError, match="from RAY_ADDRESS; unset it for a private local instance"):
+        mimica.batch([small_corpus / "face.png"], tmp_path / "out", engine="ray")
+
+
+def test_a_lost_node_costs_only_its_in_flight_files(ray_cluster: str, tmp_path: Path) -> None:
+    """A cluster of two nodes on this machine (its own: the module's is a one-node cluster on loopback, which
+    `ray start` will not join), the second with one CPU, killed (kill -9 of all its processes) once the first
+    record is in: the batch goes on with the head's actors, the lost node's file is scanned there, and no file
+    is an error. The module fixture's token auth applies to both nodes and to the driver."""
+    src = tmp_path / "in"
+    src.mkdir()
+    for i in range(8):
+        mediagen.write_video(src / f"clip{i}.mp4", size=(320, 240), frames=40)
+    temp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    port = free_port()
+    env = {**os.environ, LOOPBACK_ENV: "1"}  # a cluster that nodes may join
+    groups: list[int] = []
+    try:
+        for args in (["--head", "--port", str(port), "--num-cpus", "2", "--include-dashboard", "false",
+                      "--temp-dir", temp], ["--address", f"127.0.0.1:{port}", "--num-cpus", "1"]):
+            before = _raylet_groups(temp)
+            start = subprocess.run([RAY, "start", "--node-ip-address", "127.0.0.1", "--disable-usage-stats", *args],
+                                   env=env, capture_output=True, text=True, timeout=240, start_new_session=True)
+            groups += sorted(_raylet_groups(temp) - before)
+            assert start.returncode == 0 and len(groups) == (1 if "--head" in args else 2), start.stderr[-2000:]
+        second = groups[1]  # the joined node's processes: their own session, as on another machine
+        killed: list[int] = []
+
+        def kill_second_node(ev: mimica.corpus.BatchProgress) -> None:
+            if ev.path and not ev.resumed and not killed:
+                killed.append(second)
+                _stop_group(second, signal.SIGKILL)
+
+        s = mimica.batch([src], tmp_path / "out", engine="ray", address=f"127.0.0.1:{port}", frames=8,
+                         start_timeout=30, progress=kill_second_node)
+    finally:
+        if "ray" in sys.modules and sys.modules["ray"].is_initialized():
+            sys.modules["ray"].shutdown()
+        for g in reversed(groups):
+            _stop_group(g, signal.SIGKILL)
+        shutil.rmtree(temp, ignore_errors=True)
+    assert killed and s.workers == 3
+    assert s.counts == {"no-face": 8}, s.errors  # no file lost, none an error
+    assert s.run.requeued >= 1 and s.workers_replaced >= 1
+    assert len(records(tmp_path / "out")) == 8
+
+
+def _raylet_groups(temp: str) -> set[int]:
+    """Process groups of the raylets of this cluster (one per node)."""
+    found = set()
+    for cmd in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            argv = cmd.read_bytes().split(b"\0")
+            if b"raylet" in argv[0] and any(temp.encode() in a for a in argv):
+                found.add(os.getpgid(int(cmd.parent.name)))
+        except (OSError, ProcessLookupError):
+            continue
+    return found

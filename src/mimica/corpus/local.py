@@ -25,7 +25,7 @@ from multiprocessing.connection import Connection, wait
 from multiprocessing.process import BaseProcess
 from pathlib import Path
 
-from mimica.corpus.work import Job, Record, ScanSettings, error_record, scan_one
+from mimica.corpus.work import Job, Record, ScanSettings, error_record, scan_identity, scan_one
 from mimica.errors import BatchError, MimicaError
 
 #: seconds between the parent's checks of timeouts, memory and dead workers
@@ -66,12 +66,14 @@ class LocalEngine:
         self.max_files = max(1, max_files_per_worker)
         self.start_timeout = start_timeout
         self.replaced = 0  # workers replaced after a crash, a timeout or the memory cap
+        self._identity: dict = {}
 
     def run(self, jobs: Iterable[Job], settings: ScanSettings, on_result: OnResult) -> None:
         """Scans every job; `on_result` is called in this process, once per job, in completion order."""
         pending = deque(jobs)
         if not pending:
             return
+        self._identity = settings.identity
         ctx = mp.get_context("spawn")
         pool: list[_Worker] = []
         failures = 0
@@ -166,7 +168,7 @@ class LocalEngine:
         job, w.job = w.job, None
         self.replaced += 1
         if job is not None:
-            on_result(error_record(job, message))
+            on_result(error_record(job, message, self._identity, "transient"))
 
 
 def _worker_main(conn: Connection, settings: ScanSettings, parent_pid: int) -> None:
@@ -174,7 +176,14 @@ def _worker_main(conn: Connection, settings: ScanSettings, parent_pid: int) -> N
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; it stops the workers
     threading.Thread(target=_exit_with_parent, args=(parent_pid,), daemon=True).start()
     try:
+        from mimica.media.open import deterministic_decoding
+
+        deterministic_decoding()
         scanner = settings.scanner()
+        if scan_identity(settings, scanner) != settings.identity:
+            conn.send(("fatal", "a batch worker loaded another model than the batch asked for (model files changed "
+                                "while it started?); rerun"))
+            return
     except MimicaError as err:
         conn.send(("fatal", str(err)))
         return
@@ -189,7 +198,7 @@ def _worker_main(conn: Connection, settings: ScanSettings, parent_pid: int) -> N
             return
         if job is None:
             return
-        conn.send(("done", scan_one(scanner, job)))
+        conn.send(("done", scan_one(scanner, job, settings.identity)))
 
 
 def _exit_with_parent(parent_pid: int) -> None:

@@ -318,7 +318,10 @@ def _open_video(p: Path) -> tuple[av.container.InputContainer, av.video.stream.V
             )
         if vs.codec_context.width == 0 or vs.codec_context.height == 0:
             raise MediaError(f"{p}: video stream has no frame size; the file is corrupt")
-        vs.thread_type = "AUTO"
+        if _decode_threads == 1:
+            vs.codec_context.thread_count = 1
+        else:
+            vs.thread_type = "AUTO"
     except MediaError:
         c.close()
         raise
@@ -326,6 +329,19 @@ def _open_video(p: Path) -> tuple[av.container.InputContainer, av.video.stream.V
         c.close()
         raise MediaError(f"{p}: video header is unreadable ({_short(err)}); the file is corrupt") from err
     return c, vs
+
+
+#: decoder threads: 0 lets FFmpeg choose (frame and slice threads, fastest for one file); 1 decodes on the
+#: calling thread. Frame threads give the same frames run after run on an intact stream, not on a damaged one
+#: (what each thread conceals depends on which finished first): batch workers, one per core anyway, decode on
+#: one thread so that the same bytes always give the same record (docs/batch.md).
+_decode_threads = 0
+
+
+def deterministic_decoding(on: bool = True) -> None:
+    """Decodes every video of this process on one thread (identical frames for a damaged file, every run)."""
+    global _decode_threads
+    _decode_threads = 1 if on else 0
 
 
 def _short(err: BaseException) -> str:

@@ -132,3 +132,9 @@ def default_detectors() -> list[str]:
         if name not in names and load_card(WEIGHTS / f"{name}.json").detector.default:
             names.append(name)
     return names
+
+
+def companions(first: str) -> list[str]:
+    """The other default detectors a scan runs beside its first one (named `first` in its card): the scan and
+    the batch's record identity read the same list."""
+    return [n for n in default_detectors() if n not in (DEFAULT_MODEL, first)]

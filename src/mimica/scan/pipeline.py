@@ -17,7 +17,7 @@ from mimica.errors import MimicaError
 from mimica.faces import FaceDetector, create_detector
 from mimica.media import MediaInfo, find_media, probe
 from mimica.models import DEFAULT_MODEL, Classifier
-from mimica.models.detectors import Detector, TrackScore, default_detectors, load_detector
+from mimica.models.detectors import Detector, TrackScore, companions, load_detector
 from mimica.scan.aggregate import main_tracks, reason_of
 from mimica.scan.collect import Progress, collect, shrink
 from mimica.scan.fuse import detector_verdict, fuse, weakest_reliability
@@ -80,8 +80,7 @@ class Scanner:
             raise MimicaError(f"--threshold must be between 0 and 1, got {threshold}")
         if detectors is None:
             first = load_detector(model, threads)
-            others = [n for n in default_detectors() if n not in (DEFAULT_MODEL, first.name)]
-            self.detectors = [first] + [load_detector(n, threads) for n in others]
+            self.detectors = [first] + [load_detector(n, threads) for n in companions(first.name)]
         else:
             if not detectors:
                 raise MimicaError("a scan needs at least one detector")
