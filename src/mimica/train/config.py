@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
 from mimica.errors import MimicaError
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class TrainConfig(BaseModel):
@@ -62,27 +64,43 @@ class TrainConfig(BaseModel):
         return self.crop_margin * self.size / self.crop_size
 
 
-def load_config(path: str | Path) -> TrainConfig:
-    """Relative paths in the file are taken from the repository root (the parent of the config's folder)."""
+def read_toml(path: str | Path) -> dict:
+    """A training config file's table; a one-line MimicaError when it is missing or not TOML."""
     p = Path(path)
     try:
-        raw = tomllib.loads(p.read_text())
+        return tomllib.loads(p.read_text())
     except FileNotFoundError as err:
         raise MimicaError(f"{p}: config file not found") from err
     except tomllib.TOMLDecodeError as err:
         raise MimicaError(f"{p}: not valid TOML ({err})") from err
-    base = p.resolve().parent.parent
-    # only well-typed values are resolved; the rest is left for validation to report (a bare string would
-    # otherwise be taken apart into one path per character)
-    for key in ("real_faces", "videos", "forged"):
+
+
+def resolve_paths(raw: dict, path: str | Path, lists: tuple[str, ...], single: tuple[str, ...]) -> dict:
+    """Relative paths in the file are taken from the repository root (the parent of the config's folder). Only
+    well-typed values are resolved; the rest is left for validation to report (a bare string would otherwise be
+    taken apart into one path per character)."""
+    base = Path(path).resolve().parent.parent
+    for key in lists:
         if isinstance(raw.get(key), list):
             raw[key] = [str((base / v).resolve()) if isinstance(v, str) else v for v in raw[key]]
-    for key in ("cache_dir", "out_dir", "init_from", "resume_from_shipped"):
+    for key in single:
         if raw.get(key) and isinstance(raw[key], str):
             raw[key] = str((base / raw[key]).resolve())
+    return raw
+
+
+def validated(cls: type[M], raw: dict, path: str | Path) -> M:
+    """The config model of `raw`; its first validation error as one line naming the key."""
     try:
-        return TrainConfig.model_validate(raw)
+        return cls.model_validate(raw)
     except ValidationError as err:
         first = err.errors()[0]
         where = ".".join(map(str, first["loc"]))
-        raise MimicaError(f"{p}: invalid config: {where}: {first['msg']}") from err
+        raise MimicaError(f"{path}: invalid config: {where}: {first['msg']}") from err
+
+
+def load_config(path: str | Path) -> TrainConfig:
+    """The blend detector's recipe; relative paths are taken from the repository root."""
+    raw = resolve_paths(read_toml(path), path, ("real_faces", "videos", "forged"),
+                        ("cache_dir", "out_dir", "init_from", "resume_from_shipped"))
+    return validated(TrainConfig, raw, Path(path))

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
 from mimica.align import AlignRecipe
 from mimica.errors import MimicaError
@@ -69,20 +69,6 @@ class GeneratedConfig(BaseModel):
         return AlignRecipe(size=self.input_size, margin=self.margin)
 
 
-def load_generated_config(path: Path, raw: dict) -> GeneratedConfig:
-    base = path.resolve().parent.parent
-    for key in ("talking", "photos", "cache_dir", "out_dir"):
-        if raw.get(key) and isinstance(raw[key], str):
-            raw[key] = str((base / raw[key]).resolve())
-    if isinstance(raw.get("videos"), list):
-        raw["videos"] = [str((base / v).resolve()) if isinstance(v, str) else v for v in raw["videos"]]
-    try:
-        return GeneratedConfig.model_validate(raw)
-    except ValidationError as err:
-        first = err.errors()[0]
-        raise MimicaError(f"{path}: invalid config: {'.'.join(map(str, first['loc']))}: {first['msg']}") from err
-
-
 def wants(path: str | Path) -> bool:
     """Whether a training config is this detector's (task = "generated"); unreadable ones are left to the
     blend recipe's loader, which reports them."""
@@ -93,14 +79,11 @@ def wants(path: str | Path) -> bool:
 
 
 def read_config(path: str | Path) -> GeneratedConfig:
-    p = Path(path)
-    try:
-        raw = tomllib.loads(p.read_text())
-    except FileNotFoundError as err:
-        raise MimicaError(f"{p}: config file not found") from err
-    except tomllib.TOMLDecodeError as err:
-        raise MimicaError(f"{p}: not valid TOML ({err})") from err
-    return load_generated_config(p, raw)
+    """The recipe; relative paths are taken from the repository root, as for the blend detector's."""
+    from mimica.train.config import read_toml, resolve_paths, validated
+
+    raw = resolve_paths(read_toml(path), path, ("videos",), ("talking", "photos", "cache_dir", "out_dir"))
+    return validated(GeneratedConfig, raw, path)
 
 
 @dataclass(frozen=True)
