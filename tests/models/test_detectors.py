@@ -160,3 +160,20 @@ def test_shipped_scan_runs_every_default_detector() -> None:
     names = default_detectors()
     assert names[0] == DEFAULT_MODEL
     assert [d.name for d in Scanner(frames=2).detectors] == names
+
+
+def test_a_detector_scores_the_faces_its_card_asks_for(tmp_path: Path, video: Path) -> None:
+    """faces_per_track = 3: three faces, evenly spread (the first and the last among them), carry its score; the
+    track probability is their mean; the first detector scores every face."""
+    from mimica.models.detectors import evenly
+
+    base = write_card(tmp_path, "every")
+    few = write_card(tmp_path, "few", detector={"faces_per_track": 3})
+    r = Scanner(detectors=[base, few], frames=6, provenance=False).scan(video)
+    t = max(r.tracks, key=lambda t: len(t.detections))
+    scored = [k for k, d in enumerate(t.detections) if "few" in d.scores]
+    assert scored == list(evenly(len(t.detections), 3)) and scored[0] == 0 and scored[-1] == len(t.detections) - 1
+    assert all("every" in d.scores for d in t.detections)
+    assert t.detectors[1].probability == pytest.approx(np.mean([t.detections[k].scores["few"] for k in scored]),
+                                                       abs=1e-4)
+    assert list(evenly(32, 8)) == [0, 4, 9, 13, 18, 22, 27, 31] and list(evenly(5, 8)) == [0, 1, 2, 3, 4]

@@ -93,6 +93,8 @@ class DetectorSpec(BaseModel):
         "fake": "signs of a pasted face", "uncertain": "unclear", "real": "no sign of a pasted face"},
         description="its finding in words by verdict; 'none' for a track it cannot judge")
     default: bool = Field(True, description="run by every scan unless the caller names its detectors")
+    faces_per_track: int = Field(0, ge=0, description="faces of a track it scores, evenly spread (0: all): "
+                                                      "as many as its training saw per clip")
     video_head: VideoHead | None = None
 
 

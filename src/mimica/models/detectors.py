@@ -30,11 +30,24 @@ if TYPE_CHECKING:
 
 @dataclass
 class TrackScore:
-    """One detector's view of one face track: calibrated probability per face, and for the whole track
-    (None when the detector cannot judge it)."""
+    """One detector's view of one face track: calibrated probability per scored face (`faces`: their positions
+    in the track), and for the whole track (None when the detector cannot judge it)."""
 
     face_probs: NDArray[np.float32]
     probability: float | None
+    faces: NDArray[np.int64] | None = None  # None: every face of the track, in order
+
+    def by_face(self) -> dict[int, float]:
+        idx = range(len(self.face_probs)) if self.faces is None else self.faces
+        return {int(k): float(p) for k, p in zip(idx, self.face_probs, strict=True)}
+
+
+def evenly(n: int, k: int) -> NDArray[np.int64]:
+    """Positions of k faces evenly spread over a track of n (all of them when k is 0 or n <= k); training picks
+    the faces of a clip the same way."""
+    if k <= 0 or n <= k:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, k).round().astype(np.int64))
 
 
 class Detector:
@@ -55,7 +68,13 @@ class Detector:
     def logits(self, crops: NDArray[np.uint8]) -> NDArray[np.float32]:
         return self.classifier.logits(crops)
 
-    def judge(self, track: TrackData, logits: NDArray[np.float32], collected: Collected) -> TrackScore:
+    def pick(self, n: int) -> NDArray[np.int64]:
+        """The faces of an n-face track this detector scores (its card's `faces_per_track`, evenly spread)."""
+        return evenly(n, self.card.detector.faces_per_track)
+
+    def judge(self, track: TrackData, logits: NDArray[np.float32], faces: NDArray[np.int64],
+              collected: Collected) -> TrackScore:
+        """`logits` of the track's faces at positions `faces` (this detector's `pick`)."""
         raise NotImplementedError
 
 
@@ -75,9 +94,10 @@ def register_kind(name: str) -> Callable[[type[Detector]], type[Detector]]:
 class FrameDetector(Detector):
     """A track is as suspect as the mean of its faces' calibrated probabilities (DeepfakeBench's video rule)."""
 
-    def judge(self, track: TrackData, logits: NDArray[np.float32], collected: Collected) -> TrackScore:
+    def judge(self, track: TrackData, logits: NDArray[np.float32], faces: NDArray[np.int64],
+              collected: Collected) -> TrackScore:
         probs = self.classifier.calibrate(logits)
-        return TrackScore(probs, float(np.mean(probs)) if len(probs) else None)
+        return TrackScore(probs, float(np.mean(probs)) if len(probs) else None, faces)
 
 
 def apply_video_head(head: VideoHead, x: NDArray[np.float64]) -> NDArray[np.float64]:
@@ -100,17 +120,18 @@ class TemporalDetector(FrameDetector):
             raise ModelError(f"{self.name}: a 'frame+temporal' detector needs a video_head in its card")
         self.head: VideoHead = self.card.detector.video_head
 
-    def judge(self, track: TrackData, logits: NDArray[np.float32], collected: Collected) -> TrackScore:
+    def judge(self, track: TrackData, logits: NDArray[np.float32], faces: NDArray[np.int64],
+              collected: Collected) -> TrackScore:
         from mimica.models.temporal import track_features
 
-        score = super().judge(track, logits, collected)
+        score = super().judge(track, logits, faces, collected)
         if len(track) < self.head.min_faces:
-            return TrackScore(score.face_probs, None)
+            return TrackScore(score.face_probs, None, faces)
         cues = track_features(track.times, track.boxes, track.mesh, track.crops_of(self.recipe),
                               [collected.grey[s] for s in track.slots],
                               [collected.grey_scale[s] for s in track.slots])
         x = np.concatenate([[float(np.mean(logits))], cues])
-        return TrackScore(score.face_probs, float(apply_video_head(self.head, x)[0]))
+        return TrackScore(score.face_probs, float(apply_video_head(self.head, x)[0]), faces)
 
 
 def load_detector(name_or_path: str | Path | Classifier | Detector = DEFAULT_MODEL, threads: int = 2) -> Detector:

@@ -138,12 +138,13 @@ class Scanner:
         t = time.perf_counter()
         scores: dict[int, dict[str, TrackScore]] = {tid: {} for tid in order}
         for det in self.detectors:
-            parts = [got.tracks[tid].crops_of(det.recipe) for tid in order]
+            picks = [det.pick(len(got.tracks[tid])) for tid in order]
+            parts = [got.tracks[tid].crops_of(det.recipe)[pick] for tid, pick in zip(order, picks, strict=True)]
             logits = det.logits(np.concatenate(parts) if parts else np.zeros((0, det.recipe.size,
                                                                               det.recipe.size, 3), np.uint8))
             at = 0
-            for tid, part in zip(order, parts, strict=True):
-                scores[tid][det.name] = det.judge(got.tracks[tid], logits[at : at + len(part)], got)
+            for tid, part, pick in zip(order, parts, picks, strict=True):
+                scores[tid][det.name] = det.judge(got.tracks[tid], logits[at : at + len(part)], pick, got)
                 at += len(part)
         timings["classify"] = time.perf_counter() - t
 
@@ -152,11 +153,13 @@ class Scanner:
         tracks = []
         for new_id, tid in enumerate(order):
             tr, by_det = got.tracks[tid], scores[tid]
+            faces = {n: s.by_face() for n, s in by_det.items()}
+            if len(faces[first.name]) != len(tr):
+                raise MimicaError(f"{first.name}: the first detector must score every face (faces_per_track 0)")
             dets = [Detection(time_s=tr.times[k], frame_index=tr.frame_index[k],
                               box=tuple(round(float(v), 1) for v in tr.boxes[k]),  # type: ignore[arg-type]
-                              detector_score=round(tr.scores[k], 4),
-                              probability=float(by_det[first.name].face_probs[k]),
-                              scores={n: round(float(s.face_probs[k]), 4) for n, s in by_det.items()})
+                              detector_score=round(tr.scores[k], 4), probability=faces[first.name][k],
+                              scores={n: round(f[k], 4) for n, f in faces.items() if k in f})
                     for k in range(len(tr))]
             findings = [self._finding(d, by_det[d.name].probability) for d in self.detectors]
             prob, verdict, decided = fuse(findings)

@@ -252,6 +252,7 @@ def item_features(done: list[tuple[Clip, Path]], cfg: GeneratedConfig) -> list[I
     """Frame features of every collected item, clean and format-augmented (cached beside the crops)."""
     import torch
 
+    from mimica.models.detectors import evenly
     from mimica.train.augment import degrade
 
     torch.set_num_threads(cfg.threads)
@@ -265,8 +266,7 @@ def item_features(done: list[tuple[Clip, Path]], cfg: GeneratedConfig) -> list[I
                 clean, aug, temporal, face_px = z["clean"], z["aug"], z["temporal"], float(z["face_px"])
         else:
             crops, temporal, face_px = load_cached(path)
-            keep = np.unique(np.linspace(0, len(crops) - 1, min(FRAMES_PER_CLIP, len(crops))).round().astype(int))
-            crops = crops[keep]
+            crops = crops[evenly(len(crops), FRAMES_PER_CLIP)]  # the faces the scan's detector scores
             augmented = np.stack([degrade(c, rng) for c in crops for _ in range(cfg.augment_copies)])
             clean, aug = embed_crops(probe, crops), embed_crops(probe, augmented)
             tmp = fpath.with_suffix(".tmp.npz")
@@ -567,7 +567,7 @@ def run(cfg: GeneratedConfig, install_dir: Path | None = None) -> Path:
             looks_at="texture of faces generated whole, and a face that moves over a background that never does",
             says={"fake": "likely generated", "uncertain": "unclear", "real": "no sign of a generated face",
                   "none": "cannot judge: it reads videos, and this face was seen in fewer than 8 frames"},
-            video_head=VideoHead.model_validate(video)),
+            faces_per_track=FRAMES_PER_CLIP, video_head=VideoHead.model_validate(video)),
     )
     card_path = out / f"{cfg.name}.json"
     card.save(card_path)
