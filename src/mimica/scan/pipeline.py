@@ -88,6 +88,9 @@ class Scanner:
         names = [d.name for d in self.detectors]
         if len(set(names)) != len(names):
             raise MimicaError(f"a detector is named twice: {names}")
+        if self.detectors[0].card.detector.faces_per_track:
+            raise MimicaError(f"{names[0]}: the first detector scores every face (its heatmaps and timeline); "
+                              "put a detector with faces_per_track after it")
         self.classifier = self.detectors[0].classifier
         self.detector = create_detector(detector) if isinstance(detector, str) else detector
         self.frames = frames
@@ -154,8 +157,6 @@ class Scanner:
         for new_id, tid in enumerate(order):
             tr, by_det = got.tracks[tid], scores[tid]
             faces = {n: s.by_face() for n, s in by_det.items()}
-            if len(faces[first.name]) != len(tr):
-                raise MimicaError(f"{first.name}: the first detector must score every face (faces_per_track 0)")
             dets = [Detection(time_s=tr.times[k], frame_index=tr.frame_index[k],
                               box=tuple(round(float(v), 1) for v in tr.boxes[k]),  # type: ignore[arg-type]
                               detector_score=round(tr.scores[k], 4), probability=faces[first.name][k],
