@@ -319,3 +319,19 @@ def test_each_detector_is_named_in_words_with_the_one_that_decided(video_scan):
         assert f'data-detector="{d.name}"' in html and d.words in html
     assert html.count("this one set the verdict") == 1
     assert "set this track&#39;s verdict" in html or "set this track's verdict" in html
+
+
+def test_the_timeline_draws_one_detector_against_its_own_thresholds(video_scan):
+    """With several detectors the chart is the first detector's face scores with that detector's thresholds and
+    track score (never one detector's scores against another's thresholds), and says whose they are."""
+    from mimica.report import plots
+
+    result, _ = video_scan
+    t = result.tracks[0]
+    first = t.detectors[0]
+    assert first.real_threshold is not None and first.fake_threshold is not None
+    own = plots.timeline_png(t, {"real": first.real_threshold, "fake": first.fake_threshold},
+                             result.media.duration_s, track_score=first.probability, who=first.label)
+    other = plots.timeline_png(t, {"real": 0.05, "fake": 0.95}, result.media.duration_s,
+                               track_score=first.probability, who=first.label)
+    assert own != other  # the thresholds drawn are the ones given

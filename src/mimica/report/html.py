@@ -159,13 +159,21 @@ def _track_view(track: Track, result: ScanResult, evidence: Evidence | None, cro
                          "without": _without(dets[i].probability, float(m.max()))})
     is_video = result.media.kind == "video"
     # the same chart for every track, a face seen once included: its point against the thresholds' lines
-    plot = plots.timeline_png(track, thr, result.media.duration_s, still=not is_video)
+    first = track.detectors[0] if track.detectors else None
+    if first is not None and first.fake_threshold is not None and first.real_threshold is not None:
+        own = {"real": first.real_threshold, "fake": first.fake_threshold}
+        plot = plots.timeline_png(track, own, result.media.duration_s, still=not is_video,
+                                  track_score=first.probability,
+                                  who=(first.label or first.name) if len(track.detectors) > 1 else "")
+    else:
+        plot = plots.timeline_png(track, thr, result.media.duration_s, still=not is_video)
     return {
         "t": track, "band": _band(track.probability, thr), "faces": faces, "heat": heat, "suspect": suspect,
         "note": track_note(track, proven), "few": few(track, is_video),
         "plot": _png_uri(plot), "is_video": is_video, "where": _where(track, result, evidence),
         "start": dets[0].time_s if dets else 0.0, "end": dets[-1].time_s if dets else 0.0,
         "max_p": max((d.probability for d in dets), default=0.0),
+        "max_by": (first.label or first.name) if first is not None and len(track.detectors) > 1 else "",
         "omitted": max(0, len(crops) - len(faces)),
     }
 

@@ -12,10 +12,13 @@ COLOURS = {"fake": "#c62828", "real": "#2e7d32", "uncertain": "#ef8f00", "line":
 
 
 def timeline_png(track: Track, thresholds: dict[str, float], duration_s: float | None = None,
-                 width_in: float = 6.4, height_in: float = 3.4, dpi: int = 120, still: bool = False) -> bytes:
+                 width_in: float = 6.4, height_in: float = 3.4, dpi: int = 120, still: bool = False,
+                 track_score: float | None = None, who: str = "") -> bytes:
     """The face's score against video time, with the real/fake thresholds as lines over coloured bands: the one
     chart of every track, so a face seen once is a point that never hides a threshold line. still: a picture,
-    whose faces have no time (one point in the middle)."""
+    whose faces have no time (one point in the middle). The face scores are the first detector's (`who`, e.g.
+    "blend detector"), drawn against its own thresholds and its own track score (`track_score`), so that the
+    chart never mixes one detector's scores with another's thresholds."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -29,11 +32,13 @@ def timeline_png(track: Track, thresholds: dict[str, float], duration_s: float |
     ax.axhspan(real, fake, color=COLOURS["uncertain"], alpha=0.10, lw=0)
     ax.axhspan(0.0, real, color=COLOURS["real"], alpha=0.08, lw=0)
     # the points go under the threshold lines (zorder), so no score can hide a line
+    whose = f"{who}: " if who else ""
+    mean = track.probability if track_score is None else track_score
     ax.plot(times, probs, color=COLOURS["line"], lw=1.6, marker="o", ms=3.5 if len(probs) > 1 else 7,
-            label="face score", zorder=2)
+            label=f"{whose}face score", zorder=2)
     if len(probs) > 1:
-        ax.axhline(track.probability, color=COLOURS["line"], ls=":", lw=1, alpha=0.8,
-                   label=f"track score (mean) {track.probability:.2f}", zorder=2)
+        ax.axhline(mean, color=COLOURS["line"], ls=":", lw=1, alpha=0.8,
+                   label=f"{whose}track score (mean) {mean:.2f}", zorder=2)
     ax.axhline(fake, color=COLOURS["fake"], ls="--", lw=1.4, label=f"fake threshold {fake:.2f}", zorder=3)
     ax.axhline(real, color=COLOURS["real"], ls="--", lw=1.4, label=f"real threshold {real:.2f}", zorder=3)
     ax.set_ylim(0, 1)

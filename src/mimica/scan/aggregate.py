@@ -81,7 +81,7 @@ def rests_on_few_faces(tracks: Sequence[Track], is_video: bool) -> bool:
     return few(file_probability(tracks, is_video)[1], is_video)
 
 
-def reason_of(top: Track, tracks: Sequence[Track], is_video: bool, sampled: int) -> str:
+def reason_of(top: Track, tracks: Sequence[Track], is_video: bool, sampled: int, rule: str = "the mean of") -> str:
     """The one line that says which face decided the file's verdict and on how much, without repeating the score
     (every surface shows the score beside it).
 
@@ -98,7 +98,7 @@ def reason_of(top: Track, tracks: Sequence[Track], is_video: bool, sampled: int)
         return f"decided by face {top.id}, the most suspect of the {len(tracks)} faces in the picture"
     frames = len({d.frame_index for d in top.detections})
     who = f"decided by face track {top.id}" + (f", the most suspect of {len(tracks)}" if len(tracks) > 1 else "")
-    line = f"{who}: the mean of {n} face{'s' if n != 1 else ''}, from {frames} of {sampled} sampled frames"
+    line = f"{who}: {rule} {n} face{'s' if n != 1 else ''}, from {frames} of {sampled} sampled frames"
     if few(top, is_video):
         line += f" (few: a verdict rests on {MIN_FACES} or more)"
     return line

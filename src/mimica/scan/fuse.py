@@ -38,7 +38,7 @@ def detector_verdict(name: str, label: str, probability: float | None, threshold
     verdict = None if probability is None else verdict_of(probability, *thresholds)
     words = says.get("none", "cannot judge") if verdict is None else says.get(verdict, verdict)
     return DetectorVerdict(name=name, label=label, probability=probability, verdict=verdict, words=words,
-                           fake_threshold=thresholds[1], reliability=reliability)
+                           real_threshold=thresholds[0], fake_threshold=thresholds[1], reliability=reliability)
 
 
 def fuse(findings: Sequence[DetectorVerdict]) -> tuple[float | None, Verdict | None, str]:

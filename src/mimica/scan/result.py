@@ -38,6 +38,7 @@ class DetectorVerdict(BaseModel):
     verdict: Verdict | None = None
     words: str = Field("", description="its finding in plain words, from its card, e.g. 'likely generated'")
     fake_threshold: float | None = Field(None, description="its `fake` threshold (its card's, or --threshold)")
+    real_threshold: float | None = Field(None, description="its `real` threshold (its card's, or --threshold)")
     reliability: Reliability = Field(default_factory=Reliability)
 
 
