@@ -286,20 +286,6 @@ REAL_WEIGHTS = {"talking": 0.4, "video": 0.35, "photo": 0.25}
 MIN_TEMPORAL_FACES = 8
 
 
-@dataclass
-class Heads:
-    """Fitted heads: the frame head on backbone features, the video head on [mean frame logit, cues over time]."""
-
-    frame_mean: NDArray[np.float64]
-    frame_scale: NDArray[np.float64]
-    frame_coef: NDArray[np.float64]
-    frame_intercept: float
-    video: dict  # a VideoHead record (mimica.models.card.VideoHead)
-
-    def frame_logits(self, feats: NDArray[np.float32]) -> NDArray[np.float64]:
-        return ((feats - self.frame_mean) / self.frame_scale) @ self.frame_coef + self.frame_intercept
-
-
 def _weights(items: list[ItemFeatures], counts: list[int]) -> NDArray[np.float64]:
     """Each item weighs the same whatever its number of crops; fakes weigh as much as reals; reals split by source."""
     by_bucket: dict[tuple[int, str], int] = {}
