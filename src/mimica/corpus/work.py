@@ -127,12 +127,12 @@ def fingerprint(path: str | Path, size: int) -> tuple[str, str]:
                 pass
             raise OSError(f"{path}: unreadable")
         return "sha256", h
-    h = hashlib.sha256(f"{size}:{HASH_SAMPLES}:{HASH_BLOCK}".encode())
+    sampled = hashlib.sha256(f"{size}:{HASH_SAMPLES}:{HASH_BLOCK}".encode())
     with open(path, "rb") as f:
         for i in range(HASH_SAMPLES):
             f.seek((size - HASH_BLOCK) * i // (HASH_SAMPLES - 1))
-            h.update(f.read(HASH_BLOCK))
-    return "sha256_sampled", h.hexdigest()
+            sampled.update(f.read(HASH_BLOCK))
+    return "sha256_sampled", sampled.hexdigest()
 
 
 def error_kind_of(message: str) -> ErrorKind:

@@ -49,7 +49,7 @@ FEATURES: tuple[str, ...] = (
 def _interocular(mesh: NDArray[np.float32]) -> float:
     r = mesh[list(RIGHT_EYE_CORNERS)].mean(0)
     left = mesh[list(LEFT_EYE_CORNERS)].mean(0)
-    return float(max(np.linalg.norm(left - r), 1e-3))
+    return max(float(np.linalg.norm(left - r)), 1e-3)
 
 
 def _opening(mesh: NDArray[np.float32], lids: tuple[int, int], corners: tuple[int, int]) -> float:

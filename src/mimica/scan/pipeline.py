@@ -163,8 +163,8 @@ class Scanner:
                               scores={n: round(f[k], 4) for n, f in faces.items() if k in f})
                     for k in range(len(tr))]
             findings = [self._finding(d, by_det[d.name].probability) for d in self.detectors]
-            prob, verdict, decided = fuse(findings)
-            tracks.append(Track(id=new_id, verdict=verdict or "uncertain", probability=prob or 0.0,
+            track_p, track_verdict, decided = fuse(findings)
+            tracks.append(Track(id=new_id, verdict=track_verdict or "uncertain", probability=track_p or 0.0,
                                 detections=dets, detectors=findings, decided_by=decided))
             evidence.crops[new_id] = tr.crops.get(first.recipe, [])
             evidence.landmarks[new_id] = tr.crop_mesh.get(first.recipe, [])
@@ -179,13 +179,13 @@ class Scanner:
         is_video = info.kind == "video"
         main = main_tracks(tracks, is_video)
         counted = {t.id for t in main}
-        for tr in tracks:
-            tr.counted = tr.id in counted
+        for track in tracks:
+            track.counted = track.id in counted
         # each detector over the file: its most suspect main track (a video is as suspect as its most suspect
         # person), then the same fusion as for a track
         file_findings = []
         for i, det in enumerate(self.detectors):
-            probs = [t.detectors[i].probability for t in main if t.detectors[i].probability is not None]
+            probs = [q for t in main if (q := t.detectors[i].probability) is not None]
             file_findings.append(self._finding(det, max(probs) if probs else None))
         prob, fused, decided = fuse(file_findings)
         judged = [f for f in file_findings if f.probability is not None]

@@ -142,8 +142,8 @@ def photo_reals(root: str, n: int, seed: int) -> list[Clip]:
     files = sorted(Path(root).rglob("*.jpg"))
     files = [f for f in files if "val" not in f.parts] or files
     rng = np.random.default_rng(seed)
-    pick = rng.choice(len(files), size=min(n, len(files)), replace=False) if files else []
-    return [Clip(str(files[i]), 0, "real-photo", "photo") for i in sorted(pick)]
+    pick: list[int] = sorted(rng.choice(len(files), size=min(n, len(files)), replace=False)) if files else []
+    return [Clip(str(files[i]), 0, "real-photo", "photo") for i in pick]
 
 
 def _cache_name(clip: Clip, cfg: GeneratedConfig) -> str:
@@ -495,7 +495,7 @@ def run(cfg: GeneratedConfig, install_dir: Path | None = None) -> Path:
     prob, logit = leave_one_generator_out(videos, photos, generators, cfg)
     y = np.array([v.clip.label for v in videos])
     thresholds = strict_thresholds(prob, y, [v.clip.source for v in videos])
-    metrics = {"protocol": "leave one generator out on ../shared/data/talking (each generator's fakes scored by "
+    metrics: dict = {"protocol": "leave one generator out on ../shared/data/talking (each generator's fakes scored by "
                            "heads fitted without it, reals out of fold), 32 frames, main face",
                "talking-logo": protocol_metrics(videos, prob, logit, generators, cfg.seed)}
     talk_real = np.array([v.clip.source == "talking" and not v.clip.label for v in videos])
@@ -513,7 +513,7 @@ def run(cfg: GeneratedConfig, install_dir: Path | None = None) -> Path:
     onnx = out / f"{cfg.name}.onnx"
     sample = load_cached(next(p for c, p in extract(clips[:3], cfg)))[0][:8]
     params, gap = export(frame, onnx, sample)
-    by_gen = metrics["talking-logo"]["by_generator"]
+    by_gen: dict = metrics["talking-logo"]["by_generator"]
     limitations = [f"leave-one-generator-out video AUC on {g}: {m['auc']:.2f} ({m['n_fake']} fakes)"
                    for g, m in by_gen.items() if m["auc"] is not None]
     limitations += [
