@@ -82,3 +82,134 @@ def poisson_blend(
     except cv2.error:
         del ys, xs
         return alpha_blend(fg, bg, mask)
+
+
+# -- light, colour and grain matched on skin (the face mesh's regions) ---------------------------------------------
+
+#: width of the target's shading kept on the new face (Gaussian sigma, fraction of the face size): the light's
+#: direction and broad shadows. Narrower carries the target's own face relief (eye sockets, cheekbones) and with
+#: it its identity (benchmarks/swap_quality.py: 0.07 gave 14 of 23 pairs the source's identity, 0.25 gave 21)
+SHADING_SIGMA = 0.25
+#: a picture counts as greyscale when this percentile of its per-pixel colour spread (max - min of R, G, B) is
+#: at most GREY_SPREAD levels (JPEG leaves a little colour in grey pictures)
+GREY_PERCENTILE = 99.0
+GREY_SPREAD = 8.0
+#: white noise of SD n measures n * this through the high-pass of `grain` (1 - Gaussian of sigma 1)
+_HP_GAIN = 0.873
+#: blurs tried to match the target's sharpness (Gaussian sigma, pixels)
+BLURS = (0.0, 0.5, 0.8, 1.1, 1.5, 2.0, 2.7, 3.5)
+
+
+def colour_spread(image: NDArray[np.uint8]) -> NDArray[np.float32]:
+    """Per-pixel colour spread: max minus min of R, G, B (0 for a grey pixel)."""
+    return (image.max(axis=2).astype(np.float32) - image.min(axis=2)).astype(np.float32)
+
+
+def is_greyscale(image: NDArray[np.uint8]) -> bool:
+    return float(np.percentile(colour_spread(image), GREY_PERCENTILE)) <= GREY_SPREAD
+
+
+def _lab(img: NDArray[np.uint8]) -> NDArray[np.float32]:
+    return np.asarray(cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2LAB), np.float32)
+
+
+def _rgb(lab: NDArray[np.float32]) -> NDArray[np.uint8]:
+    rgb = cv2.cvtColor(lab.astype(np.float32), cv2.COLOR_LAB2RGB)
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _low(x: NDArray[np.float32], m: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
+    """Normalised convolution: the Gaussian mean of x over the pixels of m only (x's features do not leak in)."""
+    num = cv2.GaussianBlur(x * m[..., None], (0, 0), sigma)
+    den = cv2.GaussianBlur(m, (0, 0), sigma)[..., None]
+    fallback = x[m > 0.5].mean(0) if (m > 0.5).any() else x.reshape(-1, x.shape[-1]).mean(0)
+    eps = 1e-3
+    return np.asarray((num + eps * fallback) / (den + eps), np.float32)
+
+
+def relight(
+    fg: NDArray[np.uint8],
+    bg: NDArray[np.uint8],
+    skin_fg: NDArray[np.float32],
+    skin_bg: NDArray[np.float32],
+    size: float,
+    own: NDArray[np.float32] | None = None,
+    lips: NDArray[np.float32] | None = None,
+) -> NDArray[np.uint8]:
+    """fg with the target's light and skin colour: in Lab, the low frequencies of the target's skin replace those
+    of the source's skin (shading, light direction, skin tone) and the source keeps its detail. Luminance moves
+    everywhere in the face (eyes and lips are in the same light); colour moves on skin only, so eyes, lips and
+    teeth keep their own. own: pixels that already are the target's (the eyes and mouth drawn from the target),
+    left as they are; lips: the source's lips, which take half of the skin's colour shift."""
+    sigma = max(1.5, SHADING_SIGMA * size)
+    f, b = _lab(fg), _lab(bg)
+    lf, lb = _low(f, skin_fg, sigma), _low(b, skin_bg, sigma)
+    out = f - lf + lb
+    on_skin = cv2.GaussianBlur(skin_fg, (0, 0), max(1.0, 0.01 * size))[..., None]
+    if lips is not None:  # lips take half the skin's colour shift: the light's colour reaches them too
+        on_skin = np.maximum(on_skin, 0.5 * lips[..., None])
+    out[..., 1:] = on_skin * out[..., 1:] + (1 - on_skin) * f[..., 1:]
+    if own is not None:
+        keep = cv2.GaussianBlur(own, (0, 0), max(1.0, 0.01 * size))[..., None]
+        out = keep * f + (1 - keep) * out
+    return _rgb(out)
+
+
+def _hp(lum: NDArray[np.float32], m: NDArray[np.bool_]) -> float:
+    d = lum - cv2.GaussianBlur(lum, (0, 0), 1.0)
+    return float(np.sqrt(np.mean(d[m] ** 2))) if m.any() else 0.0
+
+
+def grain_params(
+    fg: NDArray[np.uint8], bg: NDArray[np.uint8], skin_fg: NDArray[np.float32], skin_bg: NDArray[np.float32]
+) -> tuple[float, float]:
+    """(blur sigma, noise SD) that give fg's skin the fine-detail energy of the target's skin: a sharp face in a
+    soft frame, or a clean face in a grainy one, is what gives a one-shot swap away."""
+    lf = cv2.cvtColor(fg, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    lb = cv2.cvtColor(bg, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    mf, mb = skin_fg > 0.5, skin_bg > 0.5
+    want = _hp(lb, mb)
+    sigma, have = 0.0, _hp(lf, mf)
+    for s in BLURS:
+        have = _hp(cv2.GaussianBlur(lf, (0, 0), s) if s else lf, mf)
+        sigma = s
+        if have <= want * 1.05:
+            break
+    noise = float(np.sqrt(max(want * want - have * have, 0.0))) / _HP_GAIN
+    return sigma, min(noise, 6.0)
+
+
+def add_grain(
+    fg: NDArray[np.uint8], sigma: float, noise: float, rng: np.random.Generator
+) -> NDArray[np.uint8]:
+    """fg blurred by sigma, plus luminance noise of SD `noise` (the same in R, G, B: grey stays grey)."""
+    out = fg.astype(np.float32)
+    if sigma > 0.05:
+        out = np.asarray(cv2.GaussianBlur(out, (0, 0), sigma), np.float32)
+    if noise > 0.05:
+        out += (rng.standard_normal(fg.shape[:2]).astype(np.float32) * noise)[..., None]
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def to_grey(img: NDArray[np.uint8]) -> NDArray[np.uint8]:
+    g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
+    return np.repeat(g[..., None], 3, axis=2)
+
+
+def skin_likeness(
+    image: NDArray[np.uint8], skin: NDArray[np.float32], features: NDArray[np.float32]
+) -> NDArray[np.float32]:
+    """(h, w) in [0, 1]: how much each pixel of the source's face looks like its skin. Hair over the temples or
+    the forehead, glasses' rims and hands are inside the face outline too; pasted onto the target they are dark
+    streaks, so the blend shows the target there instead. Features (eyes, brows, lips) count as skin."""
+    lab = _lab(image)
+    sel = skin > 0.5
+    if sel.sum() < 32:
+        return np.ones(image.shape[:2], np.float32)
+    med = np.median(lab[sel], axis=0)
+    mad = np.median(np.abs(lab[sel] - med), axis=0) * 1.4826 + np.array([3.0, 2.0, 2.0])
+    dist = np.sqrt((((lab - med) / mad) ** 2 * np.array([1.0, 0.5, 0.5])).sum(axis=2))
+    like = np.clip((5.0 - dist) / 2.0, 0, 1).astype(np.float32)
+    like = np.maximum(like, features)
+    like = np.asarray(cv2.morphologyEx(like, cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)), np.float32)
+    return np.asarray(cv2.GaussianBlur(like, (0, 0), 1.5), np.float32)
