@@ -173,11 +173,11 @@ class FaceSwapper:
         if state.grey is None or track is None:
             state.grey = is_greyscale(frame)
         if o.color == "skin":
-            skin_d = region_masks(local_dst, bg.shape)["skin"] * cover
             skin_t = region_masks(local, bg.shape)["skin"]
-            lips_d = region_masks(local_dst, bg.shape)["lips"]
-            warped = relight(warped, bg, skin_d, skin_t, size, own, lips_d)
-            sigma, noise = grain_params(warped, bg, skin_d, skin_t)
+            reg_d = region_masks(local_dst, bg.shape)
+            keep = np.maximum.reduce([reg_d["eyes"], reg_d["mouth"], 0.5 * reg_d["lips"]])
+            warped = relight(warped, bg, reg_d["skin"] * cover, skin_t, size, own, keep)
+            sigma, noise = grain_params(warped, bg, reg_d["skin"] * cover, skin_t)
             k = o.steady if track is not None and state.sigma is not None else 0.0
             state.sigma = k * (state.sigma or 0.0) + (1 - k) * sigma
             state.noise = k * (state.noise or 0.0) + (1 - k) * noise
