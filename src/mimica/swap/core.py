@@ -169,6 +169,7 @@ class FaceSwapper:
         own = hole * (1 - cover)
         warped = np.where(own[..., None] > 0.5, inner, warped)
         cover = np.maximum(cover, hole)
+        warped, cover = _fill_gaps(warped, cover, valid, own, local)
         state = self._state.setdefault(-1 if track is None else track, _Steady())
         if state.grey is None or track is None:
             state.grey = is_greyscale(frame)
@@ -186,7 +187,7 @@ class FaceSwapper:
             warped = reinhard(warped, bg, (_face_mask(cover, local) > 0.5).astype(np.float32))
         if state.grey:
             warped = to_grey(warped)
-        mask = _face_mask(cover, local) * np.maximum(valid, own)
+        mask = _face_mask(cover, local)
         mask = feather(mask, int(round(o.erode * size)), int(round(o.feather * size)))
         out = frame.copy()
         if o.blend == "poisson":
@@ -196,6 +197,24 @@ class FaceSwapper:
         blended = laplacian_blend(warped, bg, mask) if o.blend == "laplacian" else alpha_blend(warped, bg, mask)
         out[y0:y1, x0:x1] = to_grey(blended) if state.grey else blended
         return out
+
+
+def _fill_gaps(
+    warped: NDArray[np.uint8], cover: NDArray[np.float32], valid: NDArray[np.float32], own: NDArray[np.float32],
+    local: NDArray[np.float32],
+) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """Inside the face outline, what the source cannot give (hair over its temples, slivers of its silhouette
+    stretched over a cheek it does not show) is painted in from the source's skin around it (cv2.inpaint):
+    showing the target's own skin there instead leaves a patch of another face's shading."""
+    import cv2
+
+    limit = np.zeros_like(cover)
+    cv2.fillPoly(limit, [np.rint(local[list(FACE_OVAL)] * 4).astype(np.int32)], 1.0, lineType=cv2.LINE_8, shift=2)
+    gaps = (limit > 0.5) & ((cover < 0.5) | ((valid < 0.5) & (own < 0.5)))
+    if not gaps.any() or gaps.mean() > 0.5 * max(float(limit.mean()), 1e-6):
+        return warped, cover
+    filled = cv2.inpaint(warped, gaps.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    return np.asarray(filled, np.uint8), np.maximum(cover, gaps.astype(np.float32))
 
 
 def _pyramid(source: SourceFace) -> list[tuple[float, NDArray[np.uint8], NDArray[np.float32]]]:
