@@ -129,13 +129,9 @@ def pairs_from(args) -> list[tuple[str, NDArray[np.uint8], NDArray[np.uint8]]]:
     for a, b in zip(vids[: args.ffpp], vids[1 : args.ffpp + 1], strict=False):
         out.append((f"ffpp {a.stem}->{b.stem}", frame_at(a, 0.5), frame_at(b, 0.33)))
     photos = sorted(FAIRFACE.glob("*.jpg"), key=lambda p: int(p.stem))
-    k = 0
-    for a, b in zip(photos[0::2], photos[1::2], strict=False):
-        if k >= args.fairface:
-            break
+    for a, b in list(zip(photos[0::2], photos[1::2], strict=False))[: args.fairface]:
         out.append((f"fairface {a.stem}->{b.stem}", np.asarray(Image.open(a).convert("RGB")),
                     np.asarray(Image.open(b).convert("RGB"))))  # fmt: skip
-        k += 1
     return out
 
 
@@ -234,8 +230,9 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
         r = {"video": f"{src_v.stem}->{tgt_v.stem}", "frames": len(ok), **corr, "seconds": took}
         rows.setdefault("videos", []).append(r)
         print(
-            f"video {r['video']}: {len(ok)} frames, mouth r {corr['mouth']:.3f} (target SD {corr['mouth_target_sd']:.3f}),"
-            f" eyes r {corr['eyes']:.3f} (target SD {corr['eyes_target_sd']:.3f})  {took:.1f}s",
+            f"video {r['video']}: {len(ok)} frames, mouth r {corr['mouth']:.3f} "
+            f"(target SD {corr['mouth_target_sd']:.3f}), eyes r {corr['eyes']:.3f} "
+            f"(target SD {corr['eyes_target_sd']:.3f})  {took:.1f}s",
             flush=True,
         )
         made.append(out)
@@ -284,24 +281,28 @@ def summary(rows: dict) -> str:
     if ps:
         n = len(rows["pictures"])
         ok = sum(r["passes"] for r in ps)
+        med = {k: float(np.median([r[k] for r in ps])) for k in ("to_source", "to_target", "source_target")}
         lines.append(
             f"identity: {ok}/{n} pairs within {SAME_PERSON} of the source and closer to it than to the target "
-            f"(median distance to source {np.median([r['to_source'] for r in ps]):.3f}, to target "
-            f"{np.median([r['to_target'] for r in ps]):.3f}; source to target {np.median([r['source_target'] for r in ps]):.3f})"
+            f"(median distance to source {med['to_source']:.3f}, to target {med['to_target']:.3f}; "
+            f"source to target {med['source_target']:.3f})"
         )
         for group in ("ffpp", "fairface"):
             g = [r for r in ps if r["pair"].startswith(group)]
+            total = sum(1 for r in rows["pictures"] if r["pair"].startswith(group))
             if g:
-                lines.append(f"  {group}: {sum(r['passes'] for r in g)}/{sum(1 for r in rows['pictures'] if r['pair'].startswith(group))}")
+                lines.append(f"  {group}: {sum(r['passes'] for r in g)}/{total}")
+        seam = [r["seam_de"] for r in ps]
         lines.append(
-            f"seam colour: median CIEDE2000 across the band {np.nanmedian([r['seam_de'] for r in ps]):.2f} (target's own "
-            f"{np.nanmedian([r['target_de'] for r in ps]):.2f}), worst pair {np.nanmax([r['seam_de'] for r in ps]):.2f}"
+            f"seam colour: median CIEDE2000 across the band {np.nanmedian(seam):.2f} (target's own "
+            f"{np.nanmedian([r['target_de'] for r in ps]):.2f}), worst pair {np.nanmax(seam):.2f}"
         )
         lines.append(
             f"greyscale: 99.5th percentile of colour spread, worst pair {max(r['grey_spread'] for r in ps):.1f} levels"
         )
         lines.append(f"watermark: worst 64-px patch PSNR {min(r['patch_psnr'] for r in ps):.2f} dB")
-        lines.append(f"swap time per picture: median {np.median([r['seconds'] for r in ps]):.2f} s (source prep included)")
+        took = float(np.median([r["seconds"] for r in ps]))
+        lines.append(f"swap time per picture: median {took:.2f} s (source preparation included)")
     vs = rows.get("videos", [])
     if vs:
         lines.append(

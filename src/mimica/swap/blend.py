@@ -123,13 +123,33 @@ def _rgb(lab: NDArray[np.float32]) -> NDArray[np.uint8]:
     return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+def wide_blur(x: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
+    """A Gaussian blur of large sigma, computed on a picture shrunk so the kernel is a few pixels wide (the
+    result is smooth anyway): a 60-px sigma at full size costs a 370-tap kernel per pixel."""
+    h, w = x.shape[:2]
+    f = max(1, int(sigma / 3))
+    if f == 1 or min(h, w) < 2 * f:
+        return np.asarray(cv2.GaussianBlur(x, (0, 0), sigma), np.float32)
+    small = cv2.resize(x, (max(1, w // f), max(1, h // f)), interpolation=cv2.INTER_AREA)
+    small = cv2.GaussianBlur(small, (0, 0), sigma / f)
+    return np.asarray(cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR), np.float32).reshape(x.shape)
+
+
 def _low(x: NDArray[np.float32], m: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
-    """Normalised convolution: the Gaussian mean of x over the pixels of m only (x's features do not leak in)."""
-    num = cv2.GaussianBlur(x * m[..., None], (0, 0), sigma)
-    den = cv2.GaussianBlur(m, (0, 0), sigma)[..., None]
-    fallback = x[m > 0.5].mean(0) if (m > 0.5).any() else x.reshape(-1, x.shape[-1]).mean(0)
+    """Normalised convolution: the Gaussian mean of x over the pixels of m only (x's features do not leak in).
+    Computed on a picture shrunk so the kernel is a few pixels wide, then enlarged (the result is smooth)."""
+    h, w = m.shape
+    f = max(1, int(sigma / 3))
+    size = (max(1, w // f), max(1, h // f))
+    xs = cv2.resize(x * m[..., None], size, interpolation=cv2.INTER_AREA).reshape(size[1], size[0], -1)
+    ms = cv2.resize(m, size, interpolation=cv2.INTER_AREA)
+    num = cv2.GaussianBlur(xs, (0, 0), sigma / f).reshape(xs.shape)
+    den = cv2.GaussianBlur(ms, (0, 0), sigma / f)[..., None]
+    total = float(ms.sum())
+    fallback = xs.reshape(-1, xs.shape[-1]).sum(0) / total if total > 1e-6 else x.reshape(-1, x.shape[-1]).mean(0)
     eps = 1e-3
-    return np.asarray((num + eps * fallback) / (den + eps), np.float32)
+    low = np.asarray((num + eps * fallback) / (den + eps), np.float32)
+    return np.asarray(cv2.resize(low, (w, h), interpolation=cv2.INTER_LINEAR), np.float32).reshape(x.shape)
 
 
 def relight(

@@ -164,8 +164,11 @@ class FaceSwapper:
         local, local_dst = mesh - origin, dst - origin
         # the eyes and the open mouth are the target's own (gaze, blinks, teeth), moved to the source's places
         fans, _ = hole_fans(len(mesh), HOLES)
-        inner, hole = warp(bg, with_centroids(local, HOLES), with_centroids(local_dst, HOLES),
-                           (0, 0, x1 - x0, y1 - y0), fans)  # fmt: skip
+        src_h, dst_h = with_centroids(local, HOLES), with_centroids(local_dst, HOLES)
+        hb = face_box(dst_h[np.unique(fans)], bg.shape, pad=0.02)  # only around the eyes and mouth: cheaper
+        inner, hole = np.zeros_like(bg), np.zeros(bg.shape[:2], np.float32)
+        part, part_hole = warp(bg, src_h, dst_h, hb, fans)
+        inner[hb[1] : hb[3], hb[0] : hb[2]], hole[hb[1] : hb[3], hb[0] : hb[2]] = part, part_hole
         own = hole * (1 - cover)
         warped = np.where(own[..., None] > 0.5, inner, warped)
         cover = np.maximum(cover, hole)
@@ -200,7 +203,10 @@ class FaceSwapper:
 
 
 def _fill_gaps(
-    warped: NDArray[np.uint8], cover: NDArray[np.float32], valid: NDArray[np.float32], own: NDArray[np.float32],
+    warped: NDArray[np.uint8],
+    cover: NDArray[np.float32],
+    valid: NDArray[np.float32],
+    own: NDArray[np.float32],
     local: NDArray[np.float32],
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
     """Inside the face outline, what the source cannot give (hair over its temples, slivers of its silhouette
