@@ -1,9 +1,12 @@
-"""The training-free swap: the source face's texture, warped onto each target face's landmarks.
+"""The training-free swap: the source's face, in its own shape, drawn in each target face's pose and expression.
 
-Because the warp follows the target's 468 landmarks, the target's pose and expression drive the result; the
-source contributes skin, features and identity cues. Images go through `swap_image`, videos through
-`swap_video` (two passes: landmarks and tracks first, so gaps can be filled from both sides and the largest
-track chosen before anything is written; then warp, blend, mark and encode).
+The source's 468 landmarks (with FaceMesh's depth) are posed on the target by a scaled-orthographic fit
+(mimica.swap.shape), so the eyes, nose and mouth keep the source's proportions, while the target's outline,
+eyes, mouth and expression stay; the source's texture is warped there (mimica.swap.mesh), takes the target's
+light and skin tone on skin only and its grain (mimica.swap.blend, regions from mimica.swap.regions), and is
+blended in a band inside the target's outline. Images go through `swap_image`, videos through `swap_video` (two
+passes: landmarks and tracks first, so gaps can be filled from both sides and the largest track chosen before
+anything is written; then warp, blend, mark and encode).
 """
 
 from __future__ import annotations
