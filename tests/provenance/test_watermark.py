@@ -181,3 +181,37 @@ def test_degenerate_pictures_are_answered_quickly(shape):
 def test_a_long_banner_keeps_its_mark_in_the_middle():
     img = natural(40, 96, 1200)
     assert detect(embed(img)).detected
+
+
+def _flat_bright_and_busy(seed: int) -> np.ndarray:
+    """A caption box (flat, 235) beside a busy texture: where a mark shows most, and where it hides best."""
+    img = natural(seed, 480, 640)
+    img[40:200, 40:600] = 235
+    return img
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_64px_patch_shows_the_mark(seed):
+    """The worst 64-px window, not the mean, is where the eye sees a mark: every window stays >= 38 dB, and the
+    flat box gets a fraction of the mark a textured place gets."""
+    rng = np.random.default_rng(seed)
+    busy = np.clip(rng.normal(128, 60, (480, 640, 3)), 0, 255).astype(np.uint8)  # all texture: the cap decides
+    for img in (natural(seed, 720, 1280), _flat_bright_and_busy(seed), busy):
+        marked = embed(img)
+        assert watermark.worst_patch_psnr(img, marked) >= watermark.PATCH_PSNR
+        assert detect(marked).detected
+    img = _flat_bright_and_busy(seed)
+    d = embed(img).astype(float) - img
+    flat = float(np.sqrt(np.mean(d[60:180, 60:580] ** 2)))
+    busy_rms = float(np.sqrt(np.mean(d[260:460, 60:580] ** 2)))
+    assert flat <= 0.8 and busy_rms > 2 * flat, (flat, busy_rms)
+    assert detect(attacks.combined(embed(img))).detected
+
+
+def test_worst_patch_psnr_finds_a_local_change():
+    img = natural(5, 256, 256)
+    out = img.copy()
+    out[100:164, 100:164] = np.clip(out[100:164, 100:164].astype(int) + 8, 0, 255).astype(np.uint8)
+    assert watermark.worst_patch_psnr(img, out) == pytest.approx(20 * np.log10(255 / 8), abs=0.3)
+    assert psnr(img, out) > watermark.worst_patch_psnr(img, out) + 10
+    assert watermark.worst_patch_psnr(img, img) == 99.0

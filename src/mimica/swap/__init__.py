@@ -167,7 +167,7 @@ def swap_video(
                             if mesh is not None:
                                 lo, hi = mesh.min(0), mesh.max(0)
                                 center = (int(round((lo[0] + hi[0]) / 2)), int(round((lo[1] + hi[1]) / 2)))
-                                item = swapper.apply(item, mesh, center)
+                                item = swapper.apply(item, mesh, center, track=tid)
                         idx += 1
                         if progress:
                             progress("swap", idx, n)

@@ -38,7 +38,7 @@ def swap_command(
     face: Annotated[int, typer.Option("--face", help="swap this face track only: 0 = largest, 1 = next ...")] = 0,
     all_faces: Annotated[bool, typer.Option("--all", help="swap every face")] = False,
     blend: Annotated[str, typer.Option(help="laplacian (default), poisson or alpha")] = "laplacian",
-    color: Annotated[str, typer.Option(help="reinhard (default) or none")] = "reinhard",
+    color: Annotated[str, typer.Option(help="skin (default: light, tone on skin), reinhard or none")] = "skin",
     label_position: Annotated[str, typer.Option(help="corner of the visible AI label")] = "bottom-right",
     private_key: Annotated[str | None, typer.Option(help="add a private watermark key (keep it secret)")] = None,
     key_dir: Annotated[Path | None, typer.Option(help="folder with the C2PA signing keys")] = None,

@@ -1,9 +1,12 @@
-"""The training-free swap: the source face's texture, warped onto each target face's landmarks.
+"""The training-free swap: the source's face, in its own shape, drawn in each target face's pose and expression.
 
-Because the warp follows the target's 468 landmarks, the target's pose and expression drive the result; the
-source contributes skin, features and identity cues. Images go through `swap_image`, videos through
-`swap_video` (two passes: landmarks and tracks first, so gaps can be filled from both sides and the largest
-track chosen before anything is written; then warp, blend, mark and encode).
+The source's 468 landmarks (with FaceMesh's depth) are posed on the target by a scaled-orthographic fit
+(mimica.swap.shape), so the eyes, nose and mouth keep the source's proportions, while the target's outline,
+eyes, mouth and expression stay; the source's texture is warped there (mimica.swap.mesh), takes the target's
+light and skin tone on skin only and its grain (mimica.swap.blend, regions from mimica.swap.regions), and is
+blended in a band inside the target's outline. Images go through `swap_image`, videos through `swap_video` (two
+passes: landmarks and tracks first, so gaps can be filled from both sides and the largest track chosen before
+anything is written; then warp, blend, mark and encode).
 """
 
 from __future__ import annotations
@@ -23,12 +26,15 @@ from mimica.faces import IoUTracker, create_detector
 from mimica.faces.detector import FaceDetector, points5_from_mesh, quiet_native_stderr
 from mimica.faces.landmarks import BROWS_UPPER, CHIN, FACE_OVAL
 from mimica.swap.blend import alpha_blend, feather, laplacian_blend, poisson_blend, reinhard
-from mimica.swap.mesh import INNER_LIPS, face_box, warp
+from mimica.swap.mesh import face_box, warp
 from mimica.swap.smooth import OneEuroFilter, fill_gaps
 from mimica.types import N_MESH, Faces
 
 #: share of the forehead (brows to hairline) the pasted face covers; the rest stays the target's
 FOREHEAD_KEEP = 0.5
+
+#: source triangles stretched more than this (area, relative to the median) show the target instead
+MAX_STRETCH = 5.0
 
 Progress = Callable[[str, int, int], None]
 
@@ -40,14 +46,20 @@ class SourceFaceWarning(UserWarning):
 @dataclass(frozen=True)
 class SwapOptions:
     """blend: "laplacian" (default) or "poisson" (cv2.seamlessClone; slower, can bleed the target's colour in);
-    color: "reinhard" or "none"; erode / feather: how far the mask edge moves inside the face and how soft it is,
-    as fractions of the face size (raise feather for a softer seam, erode to keep more of the target's outline);
+    color: "skin" (default: the target's light and skin tone on the source's skin, eyes and lips keep their
+    colour, grain matched), "reinhard" (one global colour match over the face) or "none";
+    identity: how far the face takes the source's shape (1: the source's proportions in the target's pose and
+    expression; 0: the source's texture on the target's shape, which keeps much of the target's identity);
+    erode / feather: how far the mask edge moves inside the face and how soft it is, as fractions of the face
+    size (raise feather for a softer seam, erode to keep more of the target's outline);
     face: swap only this track (0 = largest, 1 = next ...) ; all_faces: swap every track;
     min_cutoff / beta: the 1-euro filter on landmarks (lower min_cutoff = steadier still faces, higher beta =
-    less lag on fast moves); max_gap_s: longest detection gap (seconds) bridged by interpolation."""
+    less lag on fast moves); max_gap_s: longest detection gap (seconds) bridged by interpolation;
+    steady: weight of the past in the per-frame colour and grain estimates of a video (0: none)."""
 
     blend: str = "laplacian"
-    color: str = "reinhard"
+    color: str = "skin"
+    identity: float = 1.0
     erode: float = 0.03
     feather: float = 0.08
     face: int = 0
@@ -55,25 +67,34 @@ class SwapOptions:
     min_cutoff: float = 1.5
     beta: float = 0.05
     max_gap_s: float = 0.5
+    steady: float = 0.8
 
     def __post_init__(self) -> None:
         if self.blend not in ("laplacian", "poisson", "alpha"):
             raise SwapError(f"blend {self.blend!r}: choose laplacian, poisson or alpha")
-        if self.color not in ("reinhard", "none"):
-            raise SwapError(f"color {self.color!r}: choose reinhard or none")
+        if self.color not in ("skin", "reinhard", "none"):
+            raise SwapError(f"color {self.color!r}: choose skin, reinhard or none")
+        if not 0.0 <= self.identity <= 1.0:
+            raise SwapError(f"identity must be between 0 and 1, got {self.identity}")
+        if not 0.0 <= self.steady < 1.0:
+            raise SwapError(f"steady must be in [0, 1), got {self.steady}")
         if self.face < 0:
             raise SwapError(f"face index must be 0 or more, got {self.face}")
 
 
 @dataclass(frozen=True)
 class SourceFace:
-    """The source texture: a crop around the face and its landmarks in crop pixels."""
+    """The source texture: a crop around the face, its landmarks in crop pixels and their depth (FaceMesh's z,
+    in pixels; zeros when unknown)."""
 
     image: NDArray[np.uint8]
     mesh: NDArray[np.float32]
+    depth: NDArray[np.float32] | None = None
 
     @classmethod
     def from_image(cls, image: NDArray[np.uint8], detector=None, name: str = "source") -> SourceFace:
+        from mimica.swap.shape import source_depth
+
         det = detector or create_detector("mediapipe")
         faces = det.detect(image)
         if len(faces) == 0:
@@ -84,8 +105,23 @@ class SourceFace:
                 f"{name}: {len(faces)} faces in the source; using the largest", SourceFaceWarning, stacklevel=2
             )
         mesh = faces.mesh[i]
+        depth = source_depth(image, mesh)
         x0, y0, x1, y1 = face_box(mesh, image.shape, pad=0.1)
-        return cls(np.ascontiguousarray(image[y0:y1, x0:x1]), (mesh - np.array([x0, y0], np.float32)))
+        return cls(np.ascontiguousarray(image[y0:y1, x0:x1]), (mesh - np.array([x0, y0], np.float32)), depth)
+
+    @property
+    def points3d(self) -> NDArray[np.float32]:
+        z = self.depth if self.depth is not None else np.zeros(len(self.mesh), np.float32)
+        return np.concatenate([self.mesh, z[:, None]], axis=1).astype(np.float32)
+
+
+@dataclass
+class _Steady:
+    """Per-track running estimates, so a video's colour and grain do not flicker from frame to frame."""
+
+    grey: bool | None = None
+    sigma: float | None = None
+    noise: float | None = None
 
 
 class FaceSwapper:
@@ -94,44 +130,141 @@ class FaceSwapper:
     def __init__(self, source: SourceFace, options: SwapOptions | None = None) -> None:
         self.source = source
         self.options = options or SwapOptions()
+        self._levels = _pyramid(source)
+        self._state: dict[int, _Steady] = {}
+        self._rng = np.random.default_rng(0)
+
+    def destination(self, mesh: NDArray[np.float32]) -> NDArray[np.float32]:
+        """Where the source's landmarks go on a target face `mesh` (468, 2): see mimica.swap.shape."""
+        from mimica.swap.shape import destination
+
+        return destination(self.source.points3d, mesh, self.options.identity)
 
     def apply(
-        self, frame: NDArray[np.uint8], mesh: NDArray[np.float32], center: tuple[int, int] | None = None
+        self,
+        frame: NDArray[np.uint8],
+        mesh: NDArray[np.float32],
+        center: tuple[int, int] | None = None,
+        track: int | None = None,
     ) -> NDArray[np.uint8]:
-        """A new frame with the source face on `mesh` (468, 2). `center`: a steady blend centre (video)."""
+        """A new frame with the source face on `mesh` (468, 2). `center`: a steady blend centre (video);
+        `track`: the face track in a video (its colour and grain estimates are smoothed over frames)."""
+        from mimica.swap.blend import add_grain, grain_params, is_greyscale, relight, to_grey
+        from mimica.swap.mesh import hole_fans, with_centroids
+        from mimica.swap.regions import HOLES, region_masks
+
         o = self.options
-        x0, y0, x1, y1 = face_box(mesh, frame.shape, pad=0.12)
+        dst = self.destination(mesh)
+        x0, y0, x1, y1 = face_box(np.concatenate([mesh, dst]), frame.shape, pad=0.12)
         if x1 - x0 < 16 or y1 - y0 < 16:
             return frame
-        warped, cover = warp(self.source.image, self.source.mesh, mesh, (x0, y0, x1, y1))
-        bg = frame[y0:y1, x0:x1]
         size = float(max(mesh.max(0) - mesh.min(0)))
-        local = mesh - np.array([x0, y0], np.float32)
+        src_img, src_pts = _level(self._levels, size)
+        warped4, cover = warp(src_img, src_pts, dst, (x0, y0, x1, y1), max_stretch=MAX_STRETCH)
+        warped, valid = np.ascontiguousarray(warped4[..., :3]), warped4[..., 3].astype(np.float32) / 255.0
+        bg = frame[y0:y1, x0:x1]
+        origin = np.array([x0, y0], np.float32)
+        local, local_dst = mesh - origin, dst - origin
+        # the eyes and the open mouth are the target's own (gaze, blinks, teeth), moved to the source's places
+        fans, _ = hole_fans(len(mesh), HOLES)
+        src_h, dst_h = with_centroids(local, HOLES), with_centroids(local_dst, HOLES)
+        hb = face_box(dst_h[np.unique(fans)], bg.shape, pad=0.02)  # only around the eyes and mouth: cheaper
+        inner, hole = np.zeros_like(bg), np.zeros(bg.shape[:2], np.float32)
+        part, part_hole = warp(bg, src_h, dst_h, hb, fans)
+        inner[hb[1] : hb[3], hb[0] : hb[2]], hole[hb[1] : hb[3], hb[0] : hb[2]] = part, part_hole
+        own = hole * (1 - cover)
+        warped = np.where(own[..., None] > 0.5, inner, warped)
+        cover = np.maximum(cover, hole)
+        warped, cover = _fill_gaps(warped, cover, valid, own, local)
+        state = self._state.setdefault(-1 if track is None else track, _Steady())
+        if state.grey is None or track is None:
+            state.grey = is_greyscale(frame)
+        if o.color == "skin":
+            skin_t = region_masks(local, bg.shape)["skin"]
+            reg_d = region_masks(local_dst, bg.shape)
+            keep = np.maximum.reduce([reg_d["eyes"], reg_d["mouth"], 0.5 * reg_d["lips"]])
+            warped = relight(warped, bg, reg_d["skin"] * cover, skin_t, size, own, keep)
+            sigma, noise = grain_params(warped, bg, reg_d["skin"] * cover, skin_t)
+            k = o.steady if track is not None and state.sigma is not None else 0.0
+            state.sigma = k * (state.sigma or 0.0) + (1 - k) * sigma
+            state.noise = k * (state.noise or 0.0) + (1 - k) * noise
+            warped = add_grain(warped, state.sigma, state.noise, self._rng)
+        elif o.color == "reinhard":
+            warped = reinhard(warped, bg, (_face_mask(cover, local) > 0.5).astype(np.float32))
+        if state.grey:
+            warped = to_grey(warped)
         mask = _face_mask(cover, local)
         mask = feather(mask, int(round(o.erode * size)), int(round(o.feather * size)))
-        if o.color == "reinhard":
-            warped = reinhard(warped, bg, (mask > 0.5).astype(np.float32))
         out = frame.copy()
         if o.blend == "poisson":
             c = center or ((x0 + x1) // 2, (y0 + y1) // 2)
             out = poisson_blend(_paste(frame, warped, x0, y0), frame, _paste_mask(frame, mask, x0, y0), c)
-            return out
+            return to_grey(out) if state.grey else out
         blended = laplacian_blend(warped, bg, mask) if o.blend == "laplacian" else alpha_blend(warped, bg, mask)
-        out[y0:y1, x0:x1] = blended
+        out[y0:y1, x0:x1] = to_grey(blended) if state.grey else blended
         return out
 
 
-def _face_mask(cover: NDArray[np.float32], local: NDArray[np.float32]) -> NDArray[np.float32]:
-    """Where the swapped face shows: the warped surface, minus the open mouth (the target's teeth show)."""
+def _fill_gaps(
+    warped: NDArray[np.uint8],
+    cover: NDArray[np.float32],
+    valid: NDArray[np.float32],
+    own: NDArray[np.float32],
+    local: NDArray[np.float32],
+) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """Inside the face outline, what the source cannot give (hair over its temples, slivers of its silhouette
+    stretched over a cheek it does not show) is painted in from the source's skin around it (cv2.inpaint):
+    showing the target's own skin there instead leaves a patch of another face's shading."""
     import cv2
 
-    mask = cover.copy()
-    lips = np.rint(local[list(INNER_LIPS)] * 4).astype(np.int32)
-    cv2.fillPoly(mask, [lips], 0.0, lineType=cv2.LINE_8, shift=2)
+    limit = np.zeros_like(cover)
+    cv2.fillPoly(limit, [np.rint(local[list(FACE_OVAL)] * 4).astype(np.int32)], 1.0, lineType=cv2.LINE_8, shift=2)
+    gaps = (limit > 0.5) & ((cover < 0.5) | ((valid < 0.5) & (own < 0.5)))
+    if not gaps.any() or gaps.mean() > 0.5 * max(float(limit.mean()), 1e-6):
+        return warped, cover
+    filled = cv2.inpaint(warped, gaps.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    return np.asarray(filled, np.uint8), np.maximum(cover, gaps.astype(np.float32))
+
+
+def _pyramid(source: SourceFace) -> list[tuple[float, NDArray[np.uint8], NDArray[np.float32]]]:
+    """The source at halving sizes (face size, RGBA image, landmarks): drawing a big source face small straight
+    from full resolution aliases and comes out sharper than the frame around it. Alpha: `skin_likeness`."""
+    import cv2
+
+    from mimica.swap.blend import skin_likeness
+    from mimica.swap.regions import region_masks
+
+    reg = region_masks(source.mesh, source.image.shape)
+    like = skin_likeness(source.image, reg["skin"], reg["features"])
+    # the fourth channel travels with the texture through the warp: where the source's face is not skin
+    img = np.dstack([source.image, np.rint(like * 255).astype(np.uint8)])
+    pts = source.mesh
+    levels = [(float(np.ptp(pts, axis=0).max()), img, pts)]
+    while min(img.shape[:2]) >= 64 and levels[-1][0] >= 64:
+        img = np.asarray(cv2.pyrDown(img), np.uint8)
+        pts = (pts + 0.5) / 2 - 0.5
+        levels.append((float(np.ptp(pts, axis=0).max()), img, pts.astype(np.float32)))
+    return levels
+
+
+def _level(levels, size: float) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+    """The smallest level still at least as large as the face it is drawn at."""
+    best = levels[0]
+    for lv in levels:
+        if lv[0] >= size:
+            best = lv
+    return best[1], best[2]
+
+
+def _face_mask(cover: NDArray[np.float32], local: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Where the swapped face shows: the drawn surface (eyes and mouth included) inside the target's outline with
+    its forehead lowered."""
+    import cv2
+
     oval = np.rint(_lower_forehead(local) * 4).astype(np.int32)
-    limit = np.zeros_like(mask)
+    limit = np.zeros_like(cover)
     cv2.fillPoly(limit, [oval], 1.0, lineType=cv2.LINE_8, shift=2)
-    return mask * limit
+    return cover * limit
 
 
 def _lower_forehead(mesh: NDArray[np.float32], keep: float = FOREHEAD_KEEP) -> NDArray[np.float32]:
@@ -306,6 +439,26 @@ def select_tracks(frames_faces: list[Faces], options: SwapOptions) -> list[int]:
     return [ranked[options.face]]
 
 
+#: cutoff (Hz) of the light filter on the eyes' and lips' shapes: a blink lasts 0.1-0.3 s and speech moves the
+#: lips at 3-5 Hz, which the steady filter on the whole face (about 1.5 Hz) would flatten
+EXPRESSION_CUTOFF = 8.0
+
+
+def keep_expression(steady: NDArray[np.float32], quick: NDArray[np.float32]) -> NDArray[np.float32]:
+    """The steady mesh with each eye's and the lips' shape taken from the lightly filtered one, placed on the
+    steady mesh's corners: the face does not shimmer, and blinks and speech are not smoothed away."""
+    from mimica.swap.shape import EXPRESSION_GROUPS, _corner_similarity
+
+    out = steady.astype(np.float64).copy()
+    q = quick.astype(np.float64)
+    for group, (a, b) in EXPRESSION_GROUPS:
+        k, o = _corner_similarity(q[a], q[b], out[a], out[b])
+        g = list(group)
+        z = k * (q[g, 0] + 1j * q[g, 1]) + o
+        out[g] = np.stack([z.real, z.imag], 1)
+    return out.astype(np.float32)
+
+
 def smooth_tracks(
     frames_faces: list[Faces], times: list[float], tracks: list[int], options: SwapOptions, fps: float
 ) -> dict[int, dict[int, NDArray[np.float32]]]:
@@ -319,14 +472,16 @@ def smooth_tracks(
                 raw[i] = faces.mesh[sel[0]]
         filled = fill_gaps(raw, len(frames_faces), max(1, int(round(options.max_gap_s * fps))))
         f = OneEuroFilter(options.min_cutoff, options.beta)
+        fast = OneEuroFilter(EXPRESSION_CUTOFF, options.beta)
         smooth: dict[int, NDArray[np.float32]] = {}
         prev = None
         for i in sorted(filled):
             if prev is not None and i != prev + 1:
                 f.reset()  # a long gap: start afresh rather than drag the old position in
+                fast.reset()
             mesh = filled[i]
             size = float(max(mesh.max(0) - mesh.min(0)))
-            smooth[i] = f.update(mesh, times[i], scale=size)
+            smooth[i] = keep_expression(f.update(mesh, times[i], scale=size), fast.update(mesh, times[i], scale=size))
             prev = i
         out[tid] = smooth
     return out

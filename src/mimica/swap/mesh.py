@@ -17,9 +17,6 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-#: the inner lip contour (FaceMesh topology), clockwise; the hole the target's mouth shows through
-INNER_LIPS = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
-
 
 @lru_cache(maxsize=1)
 def triangles() -> NDArray[np.int32]:
@@ -57,15 +54,20 @@ def warp(
     src_pts: NDArray[np.float32],
     dst_pts: NDArray[np.float32],
     box: tuple[int, int, int, int],
+    tris: NDArray[np.int32] | None = None,
+    max_stretch: float | None = None,
 ) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
     """The source face drawn on the destination landmarks inside box (x0, y0, x1, y1) of the destination frame:
     (crop (h, w, 3), coverage mask (h, w) in {0, 1}).
 
     Triangles facing away (the far side of a turned head) are drawn first so that the near side covers them.
+    tris: the triangles (default: FaceMesh's tessellation). max_stretch: triangles drawn more than this many
+    times larger (in area, relative to the median triangle) than they are in the source are left out of the
+    mask: slivers at the source's silhouette (background, hair) stretched over a cheek the source does not show.
     """
     x0, y0, x1, y1 = box
     h, w = y1 - y0, x1 - x0
-    tris = triangles()
+    tris = triangles() if tris is None else tris
     local = (dst_pts - np.array([x0, y0], np.float32)).astype(np.float32)
     d = local[tris]
     s = src_pts[tris]
@@ -82,6 +84,12 @@ def warp(
     for t in order:
         cv2.fillConvexPoly(index, poly[t], int(t), lineType=cv2.LINE_8, shift=2)
     mask = index >= 0
+    if max_stretch is not None:
+        ratio = np.abs(area_d) / np.maximum(np.abs(area_s), 1e-6)
+        med = float(np.median(ratio[facing])) if facing.any() else 1.0
+        bad = np.flatnonzero(ratio > max_stretch * med)
+        if len(bad):
+            mask &= ~np.isin(index, bad)
     aff = _affines(src_pts, local, tris).astype(np.float32)
     ys, xs = np.nonzero(mask)
     a = aff[index[ys, xs]]
@@ -102,3 +110,18 @@ def face_box(pts: NDArray[np.float32], shape: tuple[int, ...], pad: float = 0.15
     x0, y0 = int(max(0, np.floor(lo[0] - m))), int(max(0, np.floor(lo[1] - m)))
     x1, y1 = int(min(w, np.ceil(hi[0] + m))), int(min(h, np.ceil(hi[1] + m)))
     return x0, y0, max(x1, x0 + 1), max(y1, y0 + 1)
+
+
+def hole_fans(n_points: int, holes) -> tuple[NDArray[np.int32], int]:
+    """Triangles that close the tessellation's holes (eyes, mouth), each a fan around an extra vertex at the
+    hole's centroid (vertices n_points, n_points + 1, ...): (triangles, number of extra vertices)."""
+    tris = []
+    for k, loop in enumerate(holes):
+        c = n_points + k
+        tris += [(c, loop[i], loop[(i + 1) % len(loop)]) for i in range(len(loop))]
+    return np.array(tris, np.int32), len(holes)
+
+
+def with_centroids(pts: NDArray[np.float32], holes) -> NDArray[np.float32]:
+    """pts with the centroid of each hole's contour appended (the fans' centres)."""
+    return np.concatenate([pts, np.array([pts[list(h)].mean(0) for h in holes], np.float32)], axis=0)

@@ -1,0 +1,355 @@
+"""How good `mimica swap` is, on pairs of different people from ../shared/data (issue 15).
+
+    PYTHONPATH=src python benchmarks/swap_quality.py [--ffpp 12] [--fairface 12] [--videos 4] [--frames 100]
+        [--fakes 12] [--identity 1.0] [--show DIR] [--json out.json]
+
+Needs the [bench] extra (dlib's face-recognition ResNet: `pip install dlib-bin==20.0.1.post1
+face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime dependencies).
+- Pairs: `--ffpp` FF++ c23 YouTube videos (source: the middle frame of video i, target: a frame at 1/3 of video
+  i+1; every video is a different person) and `--fairface` FairFace validation photos (consecutive photos).
+- Identity: dlib's 128-d descriptor (150-px chip aligned on FaceMesh's eye corners and nose base, dlib's 5-point
+  template) of the output against the source's and the target's; a pair passes when the output is within 0.6
+  of the source (dlib's same-person threshold) and closer to it than to the target.
+- Colour across the seam: along the target's face outline, CIEDE2000 between the output's skin just inside the
+  blend band and just outside it (the target's own skin), median over the outline; the target's own
+  difference between the same places is printed beside it (a face is not one colour).
+- Greyscale: every target turned grey and swapped again; the 99.5th percentile of the per-pixel colour spread
+  (max - min of R, G, B) of the output.
+- Watermark: the worst 64-px window's PSNR of the marked output against the unmarked one.
+- Expression, on `--videos` video pairs (`--frames` frames each): FaceMesh's eye and mouth openings of every
+  output frame against the target frame's; Pearson correlation per video.
+- Blend detector: `mimica scan --no-provenance` probability of the swapped videos against FF++ FaceSwap c23
+  fakes (`--fakes` of them); medians.
+Nothing is written outside a temporary folder, except the side-by-sides of `--show` (which then hold frames of
+../shared/data: keep them out of the repository).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import warnings
+from importlib.util import find_spec
+from pathlib import Path
+
+import cv2
+import numpy as np
+from numpy.typing import NDArray
+from PIL import Image
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+YOUTUBE = SHARED / "ffpp/original_sequences/youtube/c23/videos"
+FACESWAP = SHARED / "ffpp/manipulated_sequences/FaceSwap/c23/videos"
+FAIRFACE = SHARED / "faces/fairface/val"
+SAME_PERSON = 0.6
+
+
+class Identity:
+    """dlib's face-recognition ResNet on FaceMesh-aligned chips."""
+
+    def __init__(self) -> None:
+        import dlib
+
+        spec = find_spec("face_recognition_models")
+        if spec is None or not spec.submodule_search_locations:
+            raise SystemExit("needs face-recognition-models (pip install face-recognition-models==0.3.0)")
+        model = Path(next(iter(spec.submodule_search_locations))) / "models/dlib_face_recognition_resnet_model_v1.dat"
+        self.dlib = dlib
+        self.net = dlib.face_recognition_model_v1(str(model))
+
+    def descriptor(self, image: NDArray[np.uint8], mesh: NDArray[np.float32]) -> NDArray[np.float64]:
+        d = self.dlib
+        # dlib's 5-point order: image-right eye outer, inner; image-left eye outer, inner; base of the nose
+        pts = [mesh[i] for i in (263, 362, 33, 133, 2)]
+        lo, hi = mesh.min(0), mesh.max(0)
+        rect = d.rectangle(int(lo[0]), int(lo[1]), int(hi[0]), int(hi[1]))
+        det = d.full_object_detection(rect, [d.point(int(round(x)), int(round(y))) for x, y in pts])
+        chip = d.get_face_chip(np.ascontiguousarray(image), det, size=150, padding=0.25)
+        return np.asarray(self.net.compute_face_descriptor(chip), np.float64)
+
+
+def largest_mesh(detector, image: NDArray[np.uint8]) -> NDArray[np.float32] | None:
+    faces = detector.detect(image)
+    return None if len(faces) == 0 else faces.mesh[int(np.argmax(faces.area))]
+
+
+def frame_at(video: Path, where: float) -> NDArray[np.uint8]:
+    import av
+
+    with av.open(str(video)) as c:
+        n = c.streams.video[0].frames or 300
+        for i, f in enumerate(c.decode(video=0)):
+            if i >= int(n * where):
+                return f.to_ndarray(format="rgb24")
+    raise SystemExit(f"{video}: too short")
+
+
+def seam_delta_e(out: NDArray[np.uint8], target: NDArray[np.uint8], mesh: NDArray[np.float32]) -> tuple[float, float]:
+    """(output, target) median CIEDE2000 between the skin just inside the blend band and just outside it."""
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    from mimica.swap.core import SwapOptions, _lower_forehead
+
+    o = SwapOptions()
+    outline = _lower_forehead(mesh)
+    size = float(np.ptp(mesh, axis=0).max())
+    centre = mesh.mean(0)
+    inside = o.erode + o.feather * 1.5 + 0.03
+    lab_o, lab_t = rgb2lab(out), rgb2lab(target)
+    h, w = out.shape[:2]
+    r = max(1, int(0.015 * size))
+
+    def patch(lab, p):
+        x, y = int(round(p[0])), int(round(p[1]))
+        if not (r <= x < w - r and r <= y < h - r):
+            return None
+        return lab[y - r : y + r + 1, x - r : x + r + 1].reshape(-1, 3).mean(0)
+
+    do, dt = [], []
+    for v in outline:
+        n = (centre - v) / max(float(np.linalg.norm(centre - v)), 1e-6)
+        a, b = v + n * inside * size, v + n * 0.01 * size
+        pa_t, pb_t, pa_o, pb_o = patch(lab_t, a), patch(lab_t, b), patch(lab_o, a), patch(lab_o, b)
+        if any(p is None for p in (pa_t, pb_t, pa_o, pb_o)):
+            continue
+        base = float(deltaE_ciede2000(pa_t, pb_t))
+        if base > 12:  # not skin on both sides in the target (hair, background): no seam to judge there
+            continue
+        do.append(float(deltaE_ciede2000(pa_o, pb_o)))
+        dt.append(base)
+    return (float(np.median(do)), float(np.median(dt))) if do else (float("nan"), float("nan"))
+
+
+def pairs_from(args) -> list[tuple[str, NDArray[np.uint8], NDArray[np.uint8]]]:
+    out = []
+    vids = sorted(YOUTUBE.glob("*.mp4"))
+    for a, b in zip(vids[: args.ffpp], vids[1 : args.ffpp + 1], strict=False):
+        out.append((f"ffpp {a.stem}->{b.stem}", frame_at(a, 0.5), frame_at(b, 0.33)))
+    photos = sorted(FAIRFACE.glob("*.jpg"), key=lambda p: int(p.stem))
+    for a, b in list(zip(photos[0::2], photos[1::2], strict=False))[: args.fairface]:
+        out.append((f"fairface {a.stem}->{b.stem}", np.asarray(Image.open(a).convert("RGB")),
+                    np.asarray(Image.open(b).convert("RGB"))))  # fmt: skip
+    return out
+
+
+def bench_pictures(args, ident: Identity, rows: dict, show: Path | None) -> None:
+    from mimica.faces import create_detector
+    from mimica.provenance import watermark
+    from mimica.swap import FaceSwapper, SourceFace, SwapOptions
+    from mimica.swap.blend import colour_spread
+
+    det = create_detector("mediapipe")
+    options = SwapOptions(identity=args.identity)
+    for name, src, tgt in pairs_from(args):
+        ms, mt = largest_mesh(det, src), largest_mesh(det, tgt)
+        if ms is None or mt is None:
+            print(f"{name}: no face, skipped", flush=True)
+            continue
+        t0 = time.perf_counter()
+        swapper = FaceSwapper(SourceFace.from_image(src, det), options)
+        out = swapper.apply(tgt, mt)
+        took = time.perf_counter() - t0
+        mo = largest_mesh(det, out)
+        if mo is None:
+            print(f"{name}: no face found in the output", flush=True)
+            rows.setdefault("pictures", []).append({"pair": name, "found": False})
+            continue
+        es, et, eo = ident.descriptor(src, ms), ident.descriptor(tgt, mt), ident.descriptor(out, mo)
+        d_src, d_tgt = float(np.linalg.norm(eo - es)), float(np.linalg.norm(eo - et))
+        seam, seam_t = seam_delta_e(out, tgt, mt)
+        grey_t = np.repeat(cv2.cvtColor(tgt, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)
+        grey_o = FaceSwapper(swapper.source, options).apply(grey_t, mt)
+        spread = float(np.percentile(colour_spread(grey_o), 99.5))
+        patch = watermark.worst_patch_psnr(out, watermark.embed(out))
+        r = {
+            "pair": name, "found": True, "to_source": d_src, "to_target": d_tgt,
+            "source_target": float(np.linalg.norm(es - et)),
+            "passes": bool(d_src < SAME_PERSON and d_src < d_tgt),
+            "seam_de": seam, "target_de": seam_t, "grey_spread": spread, "patch_psnr": patch, "seconds": took,
+        }  # fmt: skip
+        rows.setdefault("pictures", []).append(r)
+        print(
+            f"{name:28s} to source {d_src:.3f} to target {d_tgt:.3f} (pair {r['source_target']:.3f}) "
+            f"{'ok ' if r['passes'] else 'NO '} seam dE {seam:.1f} (target {seam_t:.1f}) grey {spread:.1f} "
+            f"wm patch {patch:.1f} dB  {took:.2f}s",
+            flush=True,
+        )
+        if show:
+            side = [cv2.resize(x, (256, int(256 * x.shape[0] / x.shape[1]))) for x in (src, tgt, out)]
+            hh = max(s.shape[0] for s in side)
+            strip = np.concatenate([np.pad(s, ((0, hh - s.shape[0]), (0, 0), (0, 0))) for s in side], axis=1)
+            Image.fromarray(strip).save(show / f"{name.replace(' ', '_').replace('->', '_to_')}.png")
+
+
+def openings_of(video: Path, limit: int) -> list[NDArray[np.float32] | None]:
+    import av
+
+    from mimica.swap.core import VideoLandmarker
+    from mimica.swap.regions import openings
+
+    lm = VideoLandmarker(max_faces=1)
+    out: list[NDArray[np.float32] | None] = []
+    try:
+        with av.open(str(video)) as c:
+            for i, f in enumerate(c.decode(video=0)):
+                if i >= limit:
+                    break
+                faces = lm.detect(f.to_ndarray(format="rgb24"))
+                out.append(openings(faces.mesh[int(np.argmax(faces.area))]) if len(faces) else None)
+    finally:
+        lm.close()
+    return out
+
+
+def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
+    from mimica.swap import Marking, SourceFace, SwapOptions
+    from mimica.swap import swap_video as swap_video_fn
+
+    vids = sorted(YOUTUBE.glob("*.mp4"))
+    made = []
+    for k in range(args.videos):
+        src_v, tgt_v = vids[-1 - k], vids[k]
+        out = tmp / f"swap_{tgt_v.stem}.mp4"
+        t0 = time.perf_counter()
+        face = SourceFace.from_image(frame_at(src_v, 0.5))
+        swap_video_fn(face, tgt_v, out, SwapOptions(identity=args.identity), Marking(), max_frames=args.frames)
+        took = time.perf_counter() - t0
+        a, b = openings_of(tgt_v, args.frames), openings_of(out, args.frames)
+        ok = [i for i in range(min(len(a), len(b))) if a[i] is not None and b[i] is not None]
+        ta, tb = np.array([a[i] for i in ok]), np.array([b[i] for i in ok])
+        corr = {}
+        for j, part in ((2, "mouth"), (slice(0, 2), "eyes")):
+            x, y = ta[:, j], tb[:, j]
+            if x.ndim > 1:
+                x, y = x.mean(1), y.mean(1)
+            corr[part] = float(np.corrcoef(x, y)[0, 1]) if x.std() > 1e-6 and y.std() > 1e-6 else float("nan")
+            corr[part + "_target_sd"] = float(x.std())
+        r = {"video": f"{src_v.stem}->{tgt_v.stem}", "frames": len(ok), **corr, "seconds": took}
+        rows.setdefault("videos", []).append(r)
+        print(
+            f"video {r['video']}: {len(ok)} frames, mouth r {corr['mouth']:.3f} "
+            f"(target SD {corr['mouth_target_sd']:.3f}), eyes r {corr['eyes']:.3f} "
+            f"(target SD {corr['eyes_target_sd']:.3f})  {took:.1f}s",
+            flush=True,
+        )
+        made.append(out)
+    return made
+
+
+def bench_detector(args, ours: list[Path], rows: dict, tmp: Path) -> None:
+    from mimica.scan import Scanner
+
+    scanner = Scanner(provenance=False)
+    fakes = sorted(FACESWAP.glob("*.mp4"))[: args.fakes]
+    ffpp = [p for p in (scanner.scan(f).probability for f in fakes) if p is not None]
+    # the same frame count as our swaps, so the two are scored on like material
+    ffpp_cut = []
+    for f in fakes:
+        cut = tmp / f"cut_{f.stem}.mp4"
+        _cut(f, cut, args.frames)
+        p = scanner.scan(cut).probability
+        if p is not None:
+            ffpp_cut.append(p)
+    mine = [p for p in (scanner.scan(v).probability for v in ours) if p is not None]
+    rows["detector"] = {"faceswap_c23": ffpp, "faceswap_c23_cut": ffpp_cut, "mimica": mine}
+    print(
+        f"blend detector (--no-provenance): mimica swaps median {np.median(mine):.3f} (n={len(mine)}); "
+        f"FF++ FaceSwap c23 median {np.median(ffpp):.3f} (n={len(ffpp)}), first {args.frames} frames "
+        f"{np.median(ffpp_cut):.3f}",
+        flush=True,
+    )
+
+
+def _cut(src: Path, dst: Path, frames: int) -> None:
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-frames:v", str(frames), "-c", "copy",
+         "-an", str(dst)],
+        check=True,
+    )  # fmt: skip
+
+
+def summary(rows: dict) -> str:
+    lines = []
+    ps = [r for r in rows.get("pictures", []) if r.get("found")]
+    if ps:
+        n = len(rows["pictures"])
+        ok = sum(r["passes"] for r in ps)
+        med = {k: float(np.median([r[k] for r in ps])) for k in ("to_source", "to_target", "source_target")}
+        lines.append(
+            f"identity: {ok}/{n} pairs within {SAME_PERSON} of the source and closer to it than to the target "
+            f"(median distance to source {med['to_source']:.3f}, to target {med['to_target']:.3f}; "
+            f"source to target {med['source_target']:.3f})"
+        )
+        for group in ("ffpp", "fairface"):
+            g = [r for r in ps if r["pair"].startswith(group)]
+            total = sum(1 for r in rows["pictures"] if r["pair"].startswith(group))
+            if g:
+                lines.append(f"  {group}: {sum(r['passes'] for r in g)}/{total}")
+        seam = [r["seam_de"] for r in ps]
+        lines.append(
+            f"seam colour: median CIEDE2000 across the band {np.nanmedian(seam):.2f} (target's own "
+            f"{np.nanmedian([r['target_de'] for r in ps]):.2f}), worst pair {np.nanmax(seam):.2f}"
+        )
+        lines.append(
+            f"greyscale: 99.5th percentile of colour spread, worst pair {max(r['grey_spread'] for r in ps):.1f} levels"
+        )
+        lines.append(f"watermark: worst 64-px patch PSNR {min(r['patch_psnr'] for r in ps):.2f} dB")
+        took = float(np.median([r["seconds"] for r in ps]))
+        lines.append(f"swap time per picture: median {took:.2f} s (source preparation included)")
+    vs = rows.get("videos", [])
+    if vs:
+        lines.append(
+            "expression (Pearson r, output vs target openings): mouth "
+            + ", ".join(f"{r['mouth']:.3f}" for r in vs)
+            + f" (min {min(r['mouth'] for r in vs):.3f}); eyes "
+            + ", ".join(f"{r['eyes']:.3f}" for r in vs)
+        )
+    if "detector" in rows:
+        d = rows["detector"]
+        lines.append(
+            f"blend detector median: mimica {np.median(d['mimica']):.3f} vs FF++ FaceSwap c23 "
+            f"{np.median(d['faceswap_c23']):.3f} (cut to the same length: {np.median(d['faceswap_c23_cut']):.3f})"
+        )
+    return "\n".join(lines)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ffpp", type=int, default=12)
+    ap.add_argument("--fairface", type=int, default=12)
+    ap.add_argument("--videos", type=int, default=4)
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--fakes", type=int, default=12)
+    ap.add_argument("--identity", type=float, default=1.0, help="SwapOptions.identity (0: the old texture-only swap)")
+    ap.add_argument("--show", type=Path, help="write source | target | output strips here (frames of ../shared!)")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    if not YOUTUBE.is_dir():
+        print(f"{SHARED} is not present; this benchmark needs real media", file=sys.stderr)
+        return 1
+    warnings.simplefilter("ignore")
+    ident = Identity()
+    rows: dict = {}
+    if args.show:
+        args.show.mkdir(parents=True, exist_ok=True)
+    if args.ffpp or args.fairface:
+        bench_pictures(args, ident, rows, args.show)
+    with tempfile.TemporaryDirectory() as d:
+        ours = bench_videos(args, rows, Path(d)) if args.videos else []
+        if ours and args.fakes:
+            bench_detector(args, ours, rows, Path(d))
+    print(summary(rows))
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

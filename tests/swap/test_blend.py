@@ -1,0 +1,64 @@
+"""Colour and light of the swap on real faces: greyscale stays greyscale, skin follows the target's light."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from mimica.faces import create_detector
+from mimica.swap import FaceSwapper, SourceFace, SwapOptions
+from mimica.swap.blend import colour_spread, grain_params, is_greyscale
+from mimica.swap.regions import region_masks
+
+
+def _mesh(img: np.ndarray) -> np.ndarray:
+    faces = create_detector("mediapipe").detect(img)
+    assert len(faces) >= 1
+    return faces.mesh[int(np.argmax(faces.area))]
+
+
+def _camera() -> np.ndarray:
+    from skimage.data import camera
+
+    return np.ascontiguousarray(np.repeat(camera()[..., None], 3, axis=2))
+
+
+def test_greyscale_target_gives_a_greyscale_output(astronaut):
+    """The README's example: the colour astronaut on the greyscale cameraman. A Lab transfer whose chroma
+    spread is clamped leaves a blue-purple smear on the cheek; every colour must go."""
+    target = _camera()
+    assert is_greyscale(target) and not is_greyscale(astronaut)
+    face = SourceFace.from_image(astronaut)
+    mesh = _mesh(target)
+    (x0, y0), (x1, y1) = mesh.min(0).astype(int), mesh.max(0).astype(int)
+    for color in ("skin", "reinhard", "none"):
+        out = FaceSwapper(face, SwapOptions(color=color)).apply(target, mesh)
+        assert np.abs(out[y0:y1, x0:x1].astype(int) - target[y0:y1, x0:x1]).mean() > 2, "nothing was swapped"
+        assert float(np.percentile(colour_spread(out), 99.5)) <= 12, color
+
+
+def test_skin_takes_the_targets_light_and_lips_keep_their_colour(astronaut):
+    """A target lit darker and bluer: the swapped skin follows it; the lips stay redder than the skin."""
+    target = np.clip(astronaut.astype(np.float32) * np.array([0.6, 0.65, 0.8]), 0, 255).astype(np.uint8)
+    mesh = _mesh(target)
+    face = SourceFace.from_image(astronaut)
+    out = FaceSwapper(face, SwapOptions(identity=0.0)).apply(target, mesh)
+    reg = region_masks(mesh, target.shape)
+    lab = {k: cv2.cvtColor(v, cv2.COLOR_RGB2LAB).astype(float) for k, v in (("t", target), ("o", out))}
+    skin = reg["skin"] > 0.5
+    assert np.abs(lab["o"][skin].mean(0) - lab["t"][skin].mean(0)).max() < 4
+    lips = reg["lips"] > 0.5
+    assert lab["o"][lips][:, 1].mean() > lab["o"][skin][:, 1].mean() + 4
+
+
+def test_grain_matches_a_soft_target(astronaut):
+    """A sharp source in a blurred frame gets blurred; in a grainy frame it gets grain."""
+    mesh = _mesh(astronaut)
+    skin = region_masks(mesh, astronaut.shape)["skin"]
+    soft = cv2.GaussianBlur(astronaut, (0, 0), 2.0)
+    sigma, noise = grain_params(astronaut, soft, skin, skin)
+    assert sigma >= 1.0
+    rng = np.random.default_rng(0)
+    grainy = np.clip(astronaut + rng.normal(0, 6, astronaut.shape[:2])[..., None], 0, 255).astype(np.uint8)
+    sigma, noise = grain_params(astronaut, grainy, skin, skin)
+    assert sigma == 0 and noise > 3
