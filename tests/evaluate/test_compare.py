@@ -76,6 +76,15 @@ def test_groups_and_pairing_by_path(noisy) -> None:  # type: ignore[no-untyped-d
         assert g.n_real == 30 and g.n_fake == 20 and g.difference_ci95[0] >= 0
 
 
+def test_paths_pair_whatever_their_spelling(noisy, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    y, s = noisy
+    monkeypatch.chdir(tmp_path)
+    a = records(y, s)
+    b = [r.model_copy(update={"path": str(tmp_path / "x" / ".." / r.path.lstrip("/"))}) for r in records(y, s)]
+    a = [r.model_copy(update={"path": r.path.lstrip("/")}) for r in a]  # relative to the current folder
+    assert compare_records(a, b, n_boot=0).n_videos == len(y)
+
+
 def test_unscored_videos_are_left_out_of_both(noisy) -> None:  # type: ignore[no-untyped-def]
     y, s = noisy
     a, b = records(y, s), records(y, s)

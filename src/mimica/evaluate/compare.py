@@ -11,6 +11,7 @@ records were scored: two scans, one scan with two detectors, or cached per-frame
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -82,15 +83,21 @@ def paired_difference(labels: np.ndarray, a: np.ndarray, b: np.ndarray, n_boot: 
     return out
 
 
+def _key(path: str) -> str:
+    """One video whatever the path's spelling: a CLI run records ../shared/data/..., a training run the
+    absolute path."""
+    return os.path.realpath(path)
+
+
 def compare_records(
     records_a: Sequence[VideoRecord], records_b: Sequence[VideoRecord], n_boot: int = N_BOOT, seed: int = 0,
     **context: object,
 ) -> CompareReport:
-    """The paired comparison of two models' records of the same videos (matched by path, any order). A video
+    """The paired comparison of two models' records of the same videos (matched by real path, any order). A video
     that either model could not score is left out of both, so both AUCs are always over the same videos.
     `context`: dataset, layout, split, frames, model_a, model_b, copied into the report."""
-    by_path_b = {r.path: r for r in records_b}
-    paths_a = [r.path for r in records_a]
+    by_path_b = {_key(r.path): r for r in records_b}
+    paths_a = [_key(r.path) for r in records_a]
     if len(set(paths_a)) != len(paths_a) or len(by_path_b) != len(records_b):
         raise EvaluationError("each video must appear once in each model's records")
     if set(paths_a) != set(by_path_b):
@@ -99,7 +106,7 @@ def compare_records(
                               f"{extra[0]})")
     kept_a, kept_b, skipped = [], [], []
     for ra in records_a:
-        rb = by_path_b[ra.path]
+        rb = by_path_b[_key(ra.path)]
         if ra.label != rb.label:
             raise EvaluationError(f"{ra.path}: labelled {ra.label} in A's records and {rb.label} in B's")
         sa, sb = ra.video_score(), rb.video_score()
