@@ -60,7 +60,7 @@ class Classifier:
             return np.zeros(0, np.float32)
         z = self._run(crops, batch)
         if self.card.tta == "flip":
-            z = (z + self._run(crops[:, :, ::-1], batch)) / 2
+            z = ((z + self._run(crops[:, :, ::-1], batch)) / 2).astype(np.float32)
         return z
 
     def _run(self, crops: NDArray[np.uint8], batch: int) -> NDArray[np.float32]:

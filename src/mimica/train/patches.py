@@ -71,7 +71,7 @@ def logit_map(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     position instead of after the global average pooling. The map's mean is the network's own logit of the
     whole input (pooling and the head are both linear), so a face model and its map agree."""
     feats = model.features(x)  # type: ignore[operator]
-    fc = model._fc  # type: ignore[union-attr]
+    fc: torch.nn.Linear = model._fc  # type: ignore[assignment]
     return torch.einsum("nchw,c->nhw", feats, fc.weight[0]) + fc.bias[0]
 
 
