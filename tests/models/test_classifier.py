@@ -116,3 +116,19 @@ def test_recipe_comes_from_the_card(tmp_path: Path) -> None:
 
     clf = classifier(tmp_path, align=AlignSpec(size=96, margin=1.7))
     assert (clf.recipe.size, clf.recipe.margin, clf.recipe.template) == (96, 1.7, "arcface")
+
+
+def test_flip_tta_averages_the_crop_and_its_mirror(model_card: Path) -> None:
+    """On the shipped network (not mirror-symmetric, unlike the tiny graph): the card's tta = "flip" gives the
+    mean of the plain logits of each crop and of its mirror image, and is off by default."""
+    card = ModelCard.load(model_card)
+    assert card.tta == "none"
+    plain = Classifier(card, model_card.parent / card.onnx_file)
+    flip = Classifier(card.model_copy(update={"tta": "flip"}), model_card.parent / card.onnx_file)
+    s = card.input.size
+    crops = np.random.default_rng(1).integers(0, 256, (3, s, s, 3), dtype=np.uint8)
+    mirror = np.ascontiguousarray(crops[:, :, ::-1])
+    both = flip.logits(crops)
+    np.testing.assert_allclose(both, (plain.logits(crops) + plain.logits(mirror)) / 2, atol=1e-5)
+    np.testing.assert_allclose(flip.logits(mirror), both, atol=1e-5)  # a mirrored face scores the same
+    assert np.abs(plain.logits(crops) - both).max() > 1e-3

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.table import Table
 
+    from mimica.evaluate.compare import CompareReport
     from mimica.evaluate.report import EvalReport
 
 
@@ -64,6 +65,33 @@ def tables(report: EvalReport) -> list[Table]:
     return out
 
 
+def compare_table(report: CompareReport) -> Table:
+    """The paired comparison as one rich table: overall, then by method and by compression."""
+    from rich.table import Table
+
+    from mimica.evaluate.compare import fmt_difference
+    from mimica.evaluate.report import fmt
+
+    t = Table(title=f"B - A video AUC on {report.dataset} ({report.split} split), A = {report.model_a}, "
+                    f"B = {report.model_b}; paired bootstrap, {report.bootstrap.resamples} resamples of videos",
+              title_justify="left")
+    for col in ("videos", "n", "AUC A", "AUC B", "B - A [95% interval]", "p"):
+        t.add_column(col, justify="left" if col == "videos" else "right")
+    rows = [("all", report.overall), *((f"method {k}", d) for k, d in report.by_method.items()),
+            *((f"compression {k}", d) for k, d in report.by_compression.items())]
+    for name, d in rows:
+        t.add_row(name, str(d.n), fmt(d.auc_a), fmt(d.auc_b), fmt_difference(d),
+                  "-" if d.p_value is None else f"{d.p_value:.3f}")
+    return t
+
+
+def _print_compare(report: CompareReport, console: Console) -> None:
+    console.print(compare_table(report))
+    if report.n_skipped:
+        console.print(f"{report.n_skipped} videos left out of both (one model could not score them), e.g. "
+                      f"{report.skipped[0].path}: {report.skipped[0].reason}")
+
+
 def _print_report(report: EvalReport, console: Console) -> None:
     for t in tables(report):
         console.print(t)
@@ -97,6 +125,11 @@ def register(app: typer.Typer) -> None:
         roc: Annotated[Path | None, typer.Option(help="Write the ROC curves to this PNG.")] = None,
         markdown: Annotated[Path | None, typer.Option(help="Write the report as markdown tables.")] = None,
         seed: Annotated[int, typer.Option(help="Seed of the bootstrap resamples.")] = 0,
+        compare: Annotated[tuple[str, str] | None, typer.Option(
+            metavar="MODEL_A MODEL_B",
+            help="Score both models (names or card paths) on the same videos and report the AUC difference B - "
+                 "A with a paired bootstrap interval, overall and by method and compression (--model unused).")
+        ] = None,
     ) -> None:
         """Measure a detector on a dataset: frame- and video-level AUC, EER, AP, accuracy (95% intervals)."""
         from rich.console import Console
@@ -110,6 +143,9 @@ def register(app: typer.Typer) -> None:
                 f"mimica evaluate needs the [eval] extra ({err.name} is missing): pip install 'mimica[eval]'"
             ) from err
 
+        if compare and (markdown or roc or threshold is not None):
+            raise EvaluationError("--markdown, --roc and --threshold describe one model; --compare reports AUCs "
+                                  "(use --json for every record)")
         stderr = Console(stderr=True)
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
@@ -118,8 +154,20 @@ def register(app: typer.Typer) -> None:
             def progress(stage: str, done: int, total: int) -> None:
                 bar.update(task, description=stage, completed=done, total=total)
 
-            report = evaluate_dataset(dataset, model=model, frames=frames, split=split.value, layout=layout,
-                                      progress=progress, threshold=threshold, seed=seed)
+            if compare:
+                from mimica.evaluate.compare import compare_dataset
+
+                paired = compare_dataset(dataset, compare[0], compare[1], frames=frames, split=split.value,
+                                         layout=layout, progress=progress, seed=seed)
+            else:
+                report = evaluate_dataset(dataset, model=model, frames=frames, split=split.value, layout=layout,
+                                          progress=progress, threshold=threshold, seed=seed)
+        if compare:
+            if json_out:
+                typer.echo(paired.model_dump_json())
+            else:
+                _print_compare(paired, Console())
+            return
         if markdown:
             try:
                 markdown.write_text(to_markdown(report))

@@ -36,7 +36,8 @@ _CHUNK_ELEMENTS = 4_000_000
 
 CI = tuple[float, float]
 
-__all__ = ["CI", "N_BOOT", "EvaluationError", "LevelMetrics", "eer_from_roc", "level_metrics"]
+__all__ = ["CI", "N_BOOT", "EvaluationError", "LevelMetrics", "eer_from_roc", "level_metrics", "resampled_auc",
+           "stratified_weights"]
 
 
 class LevelMetrics(BaseModel):
@@ -145,6 +146,15 @@ def _bootstrap_confusion(
     tn = w @ (~y & ~pred).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):
         return (tp + tn) / (tp + fp + fn + tn), tp / (tp + fp), tp / (tp + fn)
+
+
+def resampled_auc(labels: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """The AUC of every resample (one row of multiplicities in `weights` each), as scikit-learn's
+    roc_auc_score computes it with sample_weight: two models scored under one `weights` matrix are paired."""
+    y = np.asarray(labels, dtype=np.int64)
+    s = np.asarray(scores, dtype=np.float64)
+    _check(y, s)
+    return _bootstrap_ranking(y, s, np.atleast_2d(weights))[0]
 
 
 def _interval(values: np.ndarray, level: float = CI_LEVEL) -> CI | None:

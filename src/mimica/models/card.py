@@ -108,6 +108,7 @@ class ModelCard(BaseModel):
     input: InputSpec = InputSpec()
     align: AlignSpec = AlignSpec()
     output: str = "one logit per face: evidence of manipulation"
+    tta: Literal["none", "flip"] = "none"  # "flip": a face's logit is the mean of the crop's and its mirror's
     calibration: Calibration = Calibration()
     thresholds: Thresholds = Thresholds()
     aggregation: str = ""

@@ -54,8 +54,16 @@ class Classifier:
         return (x - self._mean) / self._std
 
     def logits(self, crops: NDArray[np.uint8], batch: int = 32) -> NDArray[np.float32]:
+        """One logit per crop; with the card's `tta = "flip"` the mean over the crop and its mirror image (the
+        training flips faces, so both views are faces the model knows; twice the cost)."""
         if len(crops) == 0:
             return np.zeros(0, np.float32)
+        z = self._run(crops, batch)
+        if self.card.tta == "flip":
+            z = ((z + self._run(crops[:, :, ::-1], batch)) / 2).astype(np.float32)
+        return z
+
+    def _run(self, crops: NDArray[np.uint8], batch: int) -> NDArray[np.float32]:
         out = [
             self._session.run(None, {self._input: self.preprocess(crops[i : i + batch])})[0].reshape(-1)
             for i in range(0, len(crops), batch)

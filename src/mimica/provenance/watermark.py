@@ -173,7 +173,7 @@ def _activity(lum: NDArray[np.float32]) -> NDArray[np.float32]:
     act = np.clip(TEXTURE_GAIN * np.sqrt(np.maximum(var, 0)), FLAT_RMS, TEXTURE_RMS).astype(np.float32)
     # the flat side of an edge (sky beside hair) takes the flat level, not the edge's: no halo; then smooth, so
     # the mask's own steps do not print blocks
-    act = cv2.GaussianBlur(cv2.erode(act, np.ones((3, 3), np.uint8)), (0, 0), 1.0)
+    act = np.asarray(cv2.GaussianBlur(cv2.erode(act, np.ones((3, 3), np.uint8)), (0, 0), 1.0), np.float32)
     return np.asarray(cv2.resize(act, (w, h), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
@@ -205,7 +205,7 @@ def embed(
         raise ValueError(f"expected an RGB uint8 image (h, w, 3), got {image.dtype} {image.shape}")
     h, w = image.shape[:2]
     local = _activity(luminance(image)) * (strength / STRENGTH)
-    delta = cv2.multiply(pattern(h, w, tuple(keys)), local)
+    delta = np.asarray(cv2.multiply(pattern(h, w, tuple(keys)), local), np.float32)
     total = float(np.sqrt(np.mean(delta * delta)))
     if total > strength:
         delta *= strength / total

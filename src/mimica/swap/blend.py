@@ -197,7 +197,7 @@ def grain_params(
     sigma, have = 0.0, _hp(lf, mf)
     if have > BLUR_WHEN * want:
         for s in BLURS:
-            have = _hp(cv2.GaussianBlur(lf, (0, 0), s) if s else lf, mf)
+            have = _hp(np.asarray(cv2.GaussianBlur(lf, (0, 0), s), np.float32) if s else lf, mf)
             sigma = s
             if have <= BLUR_TO * want:
                 break

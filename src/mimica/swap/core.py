@@ -242,8 +242,8 @@ def _pyramid(source: SourceFace) -> list[tuple[float, NDArray[np.uint8], NDArray
     levels = [(float(np.ptp(pts, axis=0).max()), img, pts)]
     while min(img.shape[:2]) >= 64 and levels[-1][0] >= 64:
         img = np.asarray(cv2.pyrDown(img), np.uint8)
-        pts = (pts + 0.5) / 2 - 0.5
-        levels.append((float(np.ptp(pts, axis=0).max()), img, pts.astype(np.float32)))
+        pts = ((pts + 0.5) / 2 - 0.5).astype(np.float32)
+        levels.append((float(np.ptp(pts, axis=0).max()), img, pts))
     return levels
 
 

@@ -125,6 +125,9 @@ def scan_metrics(cfg: TrainConfig, card_path: Path, log: Log = print) -> dict:
     for root in cfg.videos:
         log(f"evaluating {root} (validation split) through the scan pipeline")
         rep = evaluate_dataset(root, model=str(card_path), frames=cfg.frames, split="val")
+        # the whole report (every video's record) beside the card: `compare_records` pairs it with another
+        # model's report of the same split without scanning again
+        write_atomic(card_path.with_name(f"{card_path.stem}.eval-{Path(root).name}-val.json"), rep.model_dump_json())
         metrics[Path(root).name] = {
             "n_videos": rep.n_videos, "n_frames": rep.n_frames,
             "video": rep.video.model_dump(mode="json"), "frame": rep.frame.model_dump(mode="json"),
