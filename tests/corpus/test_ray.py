@@ -203,7 +203,9 @@ def test_a_lost_node_costs_only_its_in_flight_files(ray_cluster: str, tmp_path: 
         shutil.rmtree(temp, ignore_errors=True)
     assert killed and s.workers == 3
     assert s.counts == {"no-face": 8}, s.errors  # no file lost, none an error
-    assert s.run.requeued >= 1 and s.workers_replaced >= 1
+    # the kill can land while the second node's actor is between files: then nothing was in flight to resend;
+    # when something was, it was resent and its actor replaced
+    assert s.run.requeued == 0 or s.workers_replaced >= 1
     assert len(records(tmp_path / "out")) == 8
 
 
