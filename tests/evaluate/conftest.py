@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -45,3 +46,13 @@ def fake_scanner() -> type:
 def scans() -> SimpleNamespace:
     """Builders of scan results: scans.track(id, probs), scans.result(path, *tracks)."""
     return SimpleNamespace(track=track, result=result)
+
+
+@pytest.fixture()
+def tree(tmp_path: Path) -> Path:
+    """A real/fake tree of empty files (the stand-in scanner never opens them); one fails like a broken video."""
+    for rel in ["real/a.mp4", "real/b.mp4", "real/c.mp4", "fake/FaceSwap/a_b.mp4", "fake/FaceSwap/c.mp4",
+                "fake/broken.mp4"]:
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).touch()
+    return tmp_path

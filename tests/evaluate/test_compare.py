@@ -118,15 +118,6 @@ class Negated:
         return res
 
 
-@pytest.fixture()
-def tree(tmp_path: Path) -> Path:
-    for rel in ["real/a.mp4", "real/b.mp4", "real/c.mp4", "fake/FaceSwap/a_b.mp4", "fake/FaceSwap/c.mp4",
-                "fake/broken.mp4"]:
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).touch()
-    return tmp_path
-
-
 def test_compare_dataset_scans_both(tree: Path, fake_scanner: type) -> None:
     a, b = fake_scanner(), Negated(fake_scanner())
     rep = compare_dataset(tree, "m1", "m2", split="all", scanners=(a, b), n_boot=100)

@@ -30,15 +30,6 @@ def test_record_from_scan(scans) -> None:  # type: ignore[no-untyped-def]
     assert record_from_scan(result("/v.mp4", verdict="error", error="bad file"), item).error == "bad file"
 
 
-@pytest.fixture()
-def tree(tmp_path: Path) -> Path:
-    for rel in ["real/a.mp4", "real/b.mp4", "real/c.mp4", "fake/FaceSwap/a_b.mp4", "fake/FaceSwap/c.mp4",
-                "fake/broken.mp4"]:
-        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
-        (tmp_path / rel).touch()
-    return tmp_path
-
-
 def test_evaluate_dataset_all(tree: Path, fake_scanner: type) -> None:
     scanner = fake_scanner()
     calls = []
