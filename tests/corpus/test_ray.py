@@ -7,6 +7,7 @@ middle of a batch (only its in-flight files are sent again). Skips only when Ray
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -150,10 +151,30 @@ def test_a_wrong_address_fails_fast(ray_cluster: str, small_corpus: Path, tmp_pa
     assert time.monotonic() - t < 30
 
 
+@pytest.fixture(autouse=True)
+def _no_ray_left_connected() -> Iterator[None]:
+    """A failed or finished connection (client mode included) must not leak into the next test's ray.init."""
+    yield
+    if "ray" in sys.modules:
+        ray = sys.modules["ray"]
+        with contextlib.suppress(Exception):
+            from ray.util.client import ray as client
+
+            if client.is_connected():
+                client.disconnect()
+        with contextlib.suppress(Exception):
+            ray.shutdown()
+
+
 def test_ray_client_address_and_workers_clamped(ray_cluster: str, small_corpus: Path, tmp_path: Path) -> None:
     notes: list[str] = []
-    s = mimica.batch([small_corpus / "face.png", small_corpus / "clip0.mp4"], tmp_path / "out", engine="ray",
-                     address=f"ray://127.0.0.1:{CLIENT_PORT[0]}", workers=8, frames=FRAMES, note=notes.append)
+    try:
+        s = mimica.batch([small_corpus / "face.png", small_corpus / "clip0.mp4"], tmp_path / "out", engine="ray",
+                         address=f"ray://127.0.0.1:{CLIENT_PORT[0]}", workers=8, frames=FRAMES, note=notes.append)
+    except mimica.MimicaError as err:
+        if "Starting Ray client server failed" in str(err):  # Ray's own start-up limit on a starved machine
+            pytest.skip(f"Ray could not start its client server here: {err}")
+        raise
     assert s.workers == 2 and s.scanned == 2 and "error" not in s.counts
     assert any("--workers 8 is more than the cluster's 2 CPU(s): using 2" in n for n in notes), notes
 
