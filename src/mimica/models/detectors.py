@@ -54,6 +54,8 @@ class Detector:
     """A classifier of aligned face crops plus the rule that turns one track's crops into a probability."""
 
     kind: ClassVar[str] = ""
+    #: how it turns a track's faces into one score, in the reason's words ("the mean of 32 faces")
+    rule: ClassVar[str] = "the mean of"
 
     def __init__(self, classifier: Classifier) -> None:
         self.classifier = classifier
@@ -113,6 +115,8 @@ class TemporalDetector(FrameDetector):
     """Face scores and cues over time (mimica.models.temporal) through the card's video head. A track too short
     for cues over time (a photo, a face glimpsed in a few frames) is not judged: the detector was measured on
     videos only, and its face scores alone flagged a genuine studio portrait (scikit-image's astronaut) at 0.95."""
+
+    rule: ClassVar[str] = "the texture and motion over time of"
 
     def __init__(self, classifier: Classifier) -> None:
         super().__init__(classifier)

@@ -202,8 +202,8 @@ class Scanner:
             top = max((t for t in main if t.decided_by == decided), key=lambda t: t.probability, default=main[0])
             det = next(d for d in self.detectors if d.name == decided)
             thresholds = self.thresholds_of(det)
-            rule = "the mean of" if det.kind == "frame" else "the texture and motion over time of"
-            reason = f"{reason_of(top, tracks, is_video, got.stats.sampled, rule)}, by the {det.card.detector.label}"
+            how = reason_of(top, tracks, is_video, got.stats.sampled, det.rule)
+            reason = f"{how}, by the {det.card.detector.label}"
         watermark = provenance.get("watermark") or {}
         if watermark.get("detected"):
             # the mark is proof of synthesis: the file's probability is the test's confidence, the detectors'

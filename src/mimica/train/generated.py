@@ -16,7 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -72,9 +71,11 @@ class GeneratedConfig(BaseModel):
 def wants(path: str | Path) -> bool:
     """Whether a training config is this detector's (task = "generated"); unreadable ones are left to the
     blend recipe's loader, which reports them."""
+    from mimica.train.config import read_toml
+
     try:
-        return tomllib.loads(Path(path).read_text()).get("task") == "generated"
-    except (OSError, tomllib.TOMLDecodeError):
+        return read_toml(path).get("task") == "generated"
+    except (MimicaError, OSError):
         return False
 
 
