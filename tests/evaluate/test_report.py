@@ -127,3 +127,4 @@ def test_each_detector_and_the_fusion_are_reported() -> None:
     assert r.fused.false_alarms == pytest.approx(1 / 3)
     assert r.fused.video.auc == pytest.approx(7 / 9)  # max per video: the real at 0.9 outranks two fakes
     assert r.fused.by_compression["c23"].n == 6
+    assert r.fused_vs_first["difference"] == pytest.approx(7 / 9 - 8 / 9)

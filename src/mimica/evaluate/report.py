@@ -102,6 +102,8 @@ class EvalReport(BaseModel):
     by_compression: dict[str, GroupMetrics] = Field(default_factory=dict)
     detectors: dict[str, DetectorMetrics] = Field(default_factory=dict, description="each detector of the scan")
     fused: DetectorMetrics | None = Field(None, description="the fused score of all detectors (docs/scan.md)")
+    fused_vs_first: dict | None = Field(None, description="the fused score against the first detector's on the same "
+                                        "videos: AUC difference with a paired bootstrap interval (evaluate.compare)")
     bootstrap: Bootstrap = Bootstrap()
     skipped: list[Skipped] = Field(default_factory=list)
     videos: list[VideoRecord] = Field(
@@ -167,15 +169,20 @@ def evaluate_records(
         probs = np.array([np.nan if r.detectors.get(name) is None else r.detectors[name] for r in kept])
         fake_t = next((r.fake_thresholds[name] for r in kept if name in r.fake_thresholds), threshold)
         detectors[name] = _detector_metrics(labels, probs, probs >= fake_t, methods, comps, fake_t, n_boot, seed)
-    fused = None
+    fused = fused_vs_first = None
     if any(r.fused is not None for r in kept):
+        from mimica.evaluate.compare import paired_difference  # it reads this module's records
+
         probs = np.array([np.nan if r.fused is None else r.fused for r in kept])
         called = np.array([r.fused_verdict == "fake" for r in kept])
         fused = _detector_metrics(labels, probs, called, methods, comps, threshold, n_boot, seed)
+        ok = ~np.isnan(probs)
+        fused_vs_first = paired_difference(labels[ok], scores[ok], probs[ok], n_boot, seed).model_dump()
     return EvalReport(
         threshold=threshold, n_videos=len(kept), n_frames=len(fr_scores), n_skipped=len(skipped),
         video=video, frame=frame, by_method=by_method, by_compression=by_compression, detectors=detectors,
-        fused=fused, bootstrap=Bootstrap(resamples=n_boot, seed=seed), skipped=skipped, videos=recs,
+        fused=fused, fused_vs_first=fused_vs_first, bootstrap=Bootstrap(resamples=n_boot, seed=seed),
+        skipped=skipped, videos=recs,
         **context,  # type: ignore[arg-type]
     )
 
