@@ -33,9 +33,12 @@ def feather(mask: NDArray[np.float32], erode_px: int, blur_px: int) -> NDArray[n
     m = mask
     if erode_px > 0:
         k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * erode_px + 1, 2 * erode_px + 1))
-        m = np.asarray(cv2.erode(m, k), np.float32)
+        if ((m == 0) | (m == 1)).all():  # a 0/1 mask erodes the same in uint8, several times faster
+            m = cv2.erode(m.astype(np.uint8), k).astype(np.float32)
+        else:
+            m = np.asarray(cv2.erode(m, k), np.float32)
     if blur_px > 0:
-        m = np.asarray(cv2.GaussianBlur(m, (0, 0), blur_px / 2.0), np.float32)
+        m = wide_blur(m, blur_px / 2.0)
     return np.clip(m, 0, 1)
 
 
