@@ -210,10 +210,12 @@ def embed(
     if total > strength:
         delta *= strength / total
     delta = _cap_patches(delta, PATCH_RMS * min(1.0, strength / STRENGTH))
-    d16 = np.rint(delta).astype(np.int16)
-    out = image.astype(np.int16)
-    out += d16[..., None]
-    return np.clip(out, 0, 255, out=out).astype(np.uint8)
+    # image + delta clipped to 0..255, as saturating uint8 adds of delta's positive and negative parts (the
+    # same pixels as an int16 sum and a clip, in a third of the time on a 720p frame)
+    d = np.rint(delta)
+    up = cv2.merge([np.clip(d, 0, 255).astype(np.uint8)] * 3)
+    down = cv2.merge([np.clip(-d, 0, 255).astype(np.uint8)] * 3)
+    return np.asarray(cv2.subtract(cv2.add(np.ascontiguousarray(image), up), down), np.uint8)
 
 
 def worst_patch_psnr(original: NDArray[np.uint8], marked: NDArray[np.uint8], patch: int = PATCH) -> float:
