@@ -1,7 +1,7 @@
 """How good `mimica swap` is, on pairs of different people from ../shared/data (issue 15).
 
     PYTHONPATH=src python benchmarks/swap_quality.py [--ffpp 12] [--fairface 12] [--videos 4] [--frames 100]
-        [--fakes 12] [--identity 1.0] [--show DIR] [--json out.json]
+        [--fakes 12] [--identity 1.0] [--ceiling] [--self-swap] [--show DIR] [--json out.json]
 
 Needs the [bench] extra (dlib's face-recognition ResNet: `pip install dlib-bin==20.0.1.post1
 face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime dependencies).
@@ -17,7 +17,9 @@ face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime depen
   (max - min of R, G, B) of the output.
 - Watermark: the worst 64-px window's PSNR of the marked output against the unmarked one.
 - Expression, on `--videos` video pairs (`--frames` frames each): FaceMesh's eye and mouth openings of every
-  output frame against the target frame's; Pearson correlation per video.
+  output frame against the target frame's; Pearson correlation per video. `--ceiling`: the same measure of
+  the target against a re-encode of itself and against the smoothed landmarks the swap draws on (how much of
+  the loss is FaceMesh's own jitter); `--self-swap`: each target's own middle frame as the source.
 - Blend detector: `mimica scan --no-provenance` probability of the swapped videos against FF++ FaceSwap c23
   fakes (`--fakes` of them); medians.
 Nothing is written outside a temporary folder, except the side-by-sides of `--show` (which then hold frames of
@@ -265,6 +267,8 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
         src_v, tgt_v = vids[-1 - k], vids[k]
         out = tmp / f"swap_{tgt_v.stem}.mp4"
         t0 = time.perf_counter()
+        if args.self_swap:  # the target's own face: what a swap loses of expression when identity is no excuse
+            src_v = tgt_v
         face = SourceFace.from_image(frame_at(src_v, 0.5))
         swap_video_fn(face, tgt_v, out, SwapOptions(identity=args.identity), Marking(), max_frames=args.frames)
         took = time.perf_counter() - t0
@@ -380,6 +384,8 @@ def main() -> int:
     ap.add_argument("--ceiling", action="store_true",
                     help="also the expression measure's ceiling: the target against a re-encode of itself and "
                     "against its smoothed landmarks")
+    ap.add_argument("--self-swap", action="store_true",
+                    help="videos: swap each target's own middle frame onto it (the expression a swap keeps at best)")
     ap.add_argument("--identity", type=float, default=1.0, help="SwapOptions.identity (0: the old texture-only swap)")
     ap.add_argument("--show", type=Path, help="write source | target | output strips here (frames of ../shared!)")
     ap.add_argument("--json", type=Path)
