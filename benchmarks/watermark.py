@@ -1,7 +1,8 @@
 """Robustness, false alarms and invisibility of mimica's watermark on real media from ../shared/data.
 
     PYTHONPATH=src python benchmarks/watermark.py [--videos 22] [--actors 3] [--images 20] [--null-photos 3000]
-        [--null-videos -1] [--all-videos] [--height 480] [--lines 360] [--small-side 480] [--json out.json]
+        [--null-videos -1] [--all-videos] [--height 480] [--lines 360] [--small-side 480] [--flat-rms 0.6]
+        [--json out.json]
 
 Videos: the first `--seconds` of real FF++ videos (with `--all-videos`: every video of the manifest, the
 deepfakes too, which is what `mimica swap` output looks like) are marked frame by frame and encoded the way
@@ -237,6 +238,7 @@ def main() -> int:
     ap.add_argument("--height", type=int, help="only the videos of this height (e.g. 480: the weakest case)")
     ap.add_argument("--lines", type=int, help="scale the videos to this many lines before marking (e.g. 360)")
     ap.add_argument("--small-side", type=int, help="override watermark.SMALL_SIDE (where the coarse grid starts)")
+    ap.add_argument("--flat-rms", type=float, help="override watermark.FLAT_RMS (the mark's RMS in flat places)")
     ap.add_argument("--images", type=int, default=20)
     ap.add_argument("--null-photos", type=int, default=3000, help="unmarked FairFace photos to test (-1: all)")
     ap.add_argument("--null-videos", type=int, default=0, help="unmarked videos of the manifest to test (-1: all)")
@@ -244,6 +246,8 @@ def main() -> int:
     args = ap.parse_args()
     if args.small_side is not None:
         watermark.SMALL_SIDE = args.small_side
+    if args.flat_rms is not None:
+        watermark.FLAT_RMS = args.flat_rms
     if not (SHARED / "manifest.csv").is_file():
         print(f"{SHARED} is not present; this benchmark needs real media", file=sys.stderr)
         return 1
