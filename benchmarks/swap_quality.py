@@ -381,11 +381,17 @@ def main() -> int:
     ap.add_argument("--videos", type=int, default=4)
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--fakes", type=int, default=12)
-    ap.add_argument("--ceiling", action="store_true",
-                    help="also the expression measure's ceiling: the target against a re-encode of itself and "
-                    "against its smoothed landmarks")
-    ap.add_argument("--self-swap", action="store_true",
-                    help="videos: swap each target's own middle frame onto it (the expression a swap keeps at best)")
+    ap.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also the expression measure's ceiling: the target against a re-encode of itself and "
+        "against its smoothed landmarks",
+    )
+    ap.add_argument(
+        "--self-swap",
+        action="store_true",
+        help="videos: swap each target's own middle frame onto it (the expression a swap keeps at best)",
+    )
     ap.add_argument("--identity", type=float, default=1.0, help="SwapOptions.identity (0: the old texture-only swap)")
     ap.add_argument("--show", type=Path, help="write source | target | output strips here (frames of ../shared!)")
     ap.add_argument("--json", type=Path)

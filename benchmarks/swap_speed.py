@@ -57,8 +57,10 @@ def apply_only(videos: list[Path], passes: int) -> int:
         for img, mesh in frames:
             swapper.apply(img, mesh, track=0)
     per = (time.process_time() - t0) / (passes * len(frames))
-    print(f"FaceSwapper.apply: {1000 * per:.1f} ms CPU per 720p frame ({len(frames)} frames x {passes} passes); "
-          f"load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"FaceSwapper.apply: {1000 * per:.1f} ms CPU per 720p frame ({len(frames)} frames x {passes} passes); "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
     return 0
 
 
