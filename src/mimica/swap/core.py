@@ -40,9 +40,9 @@ MAX_STRETCH = 5.0
 #: width of the target's own lid and lip edge kept around its eyes and its mouth's opening, fading out (fraction
 #: of the face size). The source's lids and lips warped onto the target's contour do not blink or speak for
 #: FaceMesh the way the target's do: it reads an opening from the edge's look (lashes, the lid's shadow, the lip
-#: line). benchmarks/swap_quality.py, 4 videos: mouth r 0.90/0.26/0.88/0.59 -> 0.92/0.49/0.94/0.71, eyes
-#: 0.65/0.47/0.62/0.75 -> 0.75/0.47/0.80/0.88, identity 21/23 -> 22/23. Wider costs identity: lids 0.06 and lips
-#: 0.03 gave 20/23, the target's whole lips 20/23.
+#: line). benchmarks/swap_quality.py, 4 videos: mouth r 0.90/0.26/0.88/0.59 -> 0.91/0.44/0.94/0.73, eyes
+#: 0.65/0.47/0.62/0.75 -> 0.76/0.49/0.82/0.88, identity still 21/23 pairs (docs/benchmarks.md). Wider costs
+#: identity: lids 0.06 and lips 0.03 gave 20/23, the target's whole lips 20/23.
 LID_BAND = 0.04
 LIP_BAND = 0.02
 
