@@ -1,7 +1,7 @@
 """How good `mimica swap` is, on pairs of different people from ../shared/data (issue 15).
 
     PYTHONPATH=src python benchmarks/swap_quality.py [--ffpp 12] [--fairface 12] [--videos 4] [--frames 100]
-        [--fakes 12] [--identity 1.0] [--show DIR] [--json out.json]
+        [--fakes 12] [--identity 1.0] [--ceiling] [--self-swap] [--show DIR] [--json out.json]
 
 Needs the [bench] extra (dlib's face-recognition ResNet: `pip install dlib-bin==20.0.1.post1
 face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime dependencies).
@@ -17,7 +17,9 @@ face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime depen
   (max - min of R, G, B) of the output.
 - Watermark: the worst 64-px window's PSNR of the marked output against the unmarked one.
 - Expression, on `--videos` video pairs (`--frames` frames each): FaceMesh's eye and mouth openings of every
-  output frame against the target frame's; Pearson correlation per video.
+  output frame against the target frame's; Pearson correlation per video. `--ceiling`: the same measure of
+  the target against a re-encode of itself and against the smoothed landmarks the swap draws on (how much of
+  the loss is FaceMesh's own jitter); `--self-swap`: each target's own middle frame as the source.
 - Blend detector: `mimica scan --no-provenance` probability of the swapped videos against FF++ FaceSwap c23
   fakes (`--fakes` of them); medians.
 Nothing is written outside a temporary folder, except the side-by-sides of `--show` (which then hold frames of
@@ -204,6 +206,57 @@ def openings_of(video: Path, limit: int) -> list[NDArray[np.float32] | None]:
     return out
 
 
+def correlations(a: list, b: list) -> dict[str, float]:
+    """Pearson r of the mouth and the mean eye opening over the frames where both series have a face, with the
+    first series' SD (how much there is to follow)."""
+    ok = [i for i in range(min(len(a), len(b))) if a[i] is not None and b[i] is not None]
+    ta, tb = np.array([a[i] for i in ok]), np.array([b[i] for i in ok])
+    corr: dict[str, float] = {"frames": len(ok)}
+    for j, part in ((2, "mouth"), (slice(0, 2), "eyes")):
+        x, y = ta[:, j], tb[:, j]
+        if x.ndim > 1:
+            x, y = x.mean(1), y.mean(1)
+        corr[part] = float(np.corrcoef(x, y)[0, 1]) if x.std() > 1e-6 and y.std() > 1e-6 else float("nan")
+        corr[part + "_target_sd"] = float(x.std())
+    return corr
+
+
+def reencode(src: Path, dst: Path, frames: int) -> None:
+    """The first `frames` frames of src as mimica's writer encodes them (H.264 CRF 18, veryfast, yuv420p)."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-v", "error", "-y", "-i", str(src), "-frames:v", str(frames), "-c:v",
+         "libx264", "-crf", "18", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-an", str(dst)],
+        check=True,
+    )  # fmt: skip
+
+
+def expression_ceiling(target: Path, a: list, frames: int, tmp: Path) -> dict[str, dict[str, float]]:
+    """How well the measure can do at all on this clip: the target's openings against (1) those FaceMesh reads
+    from a re-encode of the target (its own jitter under the encoder's noise; a perfect swap can do no better)
+    and (2) the openings of the smoothed landmarks the swap draws on (what its filters keep)."""
+    import av
+
+    from mimica.swap import SwapOptions
+    from mimica.swap.core import select_tracks, smooth_tracks, track_video
+    from mimica.swap.regions import openings
+
+    again = tmp / f"again_{target.stem}.mp4"
+    reencode(target, again, frames)
+    out = {"reencode": correlations(a, openings_of(again, frames))}
+    options = SwapOptions()
+    ff, times, n = track_video(target, max_frames=frames)
+    tid = select_tracks(ff, options)[0]
+    with av.open(str(target)) as c:
+        fps = float(c.streams.video[0].average_rate or 25)
+    smooth = smooth_tracks(ff, times, [tid], options, fps)[tid]
+    out["smoothed"] = correlations(a, [openings(smooth[i]) if i in smooth else None for i in range(n)])
+    return out
+
+
 def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
     from mimica.swap import Marking, SourceFace, SwapOptions
     from mimica.swap import swap_video as swap_video_fn
@@ -214,25 +267,26 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
         src_v, tgt_v = vids[-1 - k], vids[k]
         out = tmp / f"swap_{tgt_v.stem}.mp4"
         t0 = time.perf_counter()
+        if args.self_swap:  # the target's own face: what a swap loses of expression when identity is no excuse
+            src_v = tgt_v
         face = SourceFace.from_image(frame_at(src_v, 0.5))
         swap_video_fn(face, tgt_v, out, SwapOptions(identity=args.identity), Marking(), max_frames=args.frames)
         took = time.perf_counter() - t0
         a, b = openings_of(tgt_v, args.frames), openings_of(out, args.frames)
-        ok = [i for i in range(min(len(a), len(b))) if a[i] is not None and b[i] is not None]
-        ta, tb = np.array([a[i] for i in ok]), np.array([b[i] for i in ok])
-        corr = {}
-        for j, part in ((2, "mouth"), (slice(0, 2), "eyes")):
-            x, y = ta[:, j], tb[:, j]
-            if x.ndim > 1:
-                x, y = x.mean(1), y.mean(1)
-            corr[part] = float(np.corrcoef(x, y)[0, 1]) if x.std() > 1e-6 and y.std() > 1e-6 else float("nan")
-            corr[part + "_target_sd"] = float(x.std())
-        r = {"video": f"{src_v.stem}->{tgt_v.stem}", "frames": len(ok), **corr, "seconds": took}
+        corr = correlations(a, b)
+        r = {"video": f"{src_v.stem}->{tgt_v.stem}", **corr, "seconds": took}
+        line = ""
+        if args.ceiling:
+            ceil = expression_ceiling(tgt_v, a, args.frames, tmp)
+            r["ceiling"] = ceil
+            line = "; ceiling: " + ", ".join(
+                f"{k} mouth {c['mouth']:.3f} eyes {c['eyes']:.3f}" for k, c in ceil.items()
+            )
         rows.setdefault("videos", []).append(r)
         print(
-            f"video {r['video']}: {len(ok)} frames, mouth r {corr['mouth']:.3f} "
+            f"video {r['video']}: {corr['frames']} frames, mouth r {corr['mouth']:.3f} "
             f"(target SD {corr['mouth_target_sd']:.3f}), eyes r {corr['eyes']:.3f} "
-            f"(target SD {corr['eyes_target_sd']:.3f})  {took:.1f}s",
+            f"(target SD {corr['eyes_target_sd']:.3f})  {took:.1f}s{line}",
             flush=True,
         )
         made.append(out)
@@ -327,6 +381,17 @@ def main() -> int:
     ap.add_argument("--videos", type=int, default=4)
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--fakes", type=int, default=12)
+    ap.add_argument(
+        "--ceiling",
+        action="store_true",
+        help="also the expression measure's ceiling: the target against a re-encode of itself and "
+        "against its smoothed landmarks",
+    )
+    ap.add_argument(
+        "--self-swap",
+        action="store_true",
+        help="videos: swap each target's own middle frame onto it (the expression a swap keeps at best)",
+    )
     ap.add_argument("--identity", type=float, default=1.0, help="SwapOptions.identity (0: the old texture-only swap)")
     ap.add_argument("--show", type=Path, help="write source | target | output strips here (frames of ../shared!)")
     ap.add_argument("--json", type=Path)

@@ -215,3 +215,20 @@ def test_worst_patch_psnr_finds_a_local_change():
     assert watermark.worst_patch_psnr(img, out) == pytest.approx(20 * np.log10(255 / 8), abs=0.3)
     assert psnr(img, out) > watermark.worst_patch_psnr(img, out) + 10
     assert watermark.worst_patch_psnr(img, img) == 99.0
+
+
+@pytest.mark.parametrize("shape", [(720, 1280), (481, 643), (67, 70)])
+def test_the_patch_caps_window_minimum_is_never_above_the_exact_one(shape):
+    """The cap's minimum filter runs on 4-px cells for speed; it may be stricter than the exact 65-px minimum
+    filter but never looser (a looser one would let some 64-px window over PATCH_RMS), and only a little."""
+    rng = np.random.default_rng(1)
+    scale = np.minimum(1.0, cv2.GaussianBlur(rng.uniform(0.7, 1.4, shape).astype(np.float32), (0, 0), 6)).astype(
+        np.float32
+    )
+    exact = cv2.erode(
+        scale, np.ones((watermark.PATCH + 1, watermark.PATCH + 1), np.uint8), borderType=cv2.BORDER_REPLICATE
+    )
+    fast = watermark._window_min(scale, watermark.PATCH // 2)
+    assert fast.shape == scale.shape
+    assert np.all(fast <= exact + 1e-7)
+    assert float((exact - fast).mean()) < 0.01

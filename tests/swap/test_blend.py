@@ -62,3 +62,35 @@ def test_grain_matches_a_soft_target(astronaut):
     grainy = np.clip(astronaut + rng.normal(0, 6, astronaut.shape[:2])[..., None], 0, 255).astype(np.uint8)
     sigma, noise = grain_params(astronaut, grainy, skin, skin)
     assert sigma == 0 and noise > 3
+
+
+def _two_pyramid_blend(fg: np.ndarray, bg: np.ndarray, mask: np.ndarray, levels: int) -> np.ndarray:
+    """The textbook Laplacian blend (a pyramid of fg, one of bg, one of the mask), the reference."""
+    ga, gb, gm = [fg.astype(np.float32)], [bg.astype(np.float32)], [mask.astype(np.float32)]
+    for _ in range(levels):
+        for p in (ga, gb, gm):
+            p.append(cv2.pyrDown(p[-1]))
+    out = ga[-1] * gm[-1][..., None] + gb[-1] * (1 - gm[-1][..., None])
+    for i in range(levels - 1, -1, -1):
+        size = (ga[i].shape[1], ga[i].shape[0])
+        la, lb = ga[i] - cv2.pyrUp(ga[i + 1], dstsize=size), gb[i] - cv2.pyrUp(gb[i + 1], dstsize=size)
+        out = cv2.pyrUp(out, dstsize=size) + la * gm[i][..., None] + lb * (1 - gm[i][..., None])
+    return np.clip(out + 0.5, 0, 255).astype(np.uint8)
+
+
+def test_one_pyramid_blend_is_the_laplacian_blend(astronaut):
+    """The blend builds one pyramid of fg - bg (the pyramid is linear); it must give the textbook blend's
+    picture, on an odd-sized crop with a soft mask."""
+    from mimica.swap.blend import feather, laplacian_blend
+
+    fg = np.ascontiguousarray(astronaut[40:283, 130:371])
+    bg = np.ascontiguousarray(_camera()[100:343, 150:391])
+    mask = np.zeros(fg.shape[:2], np.float32)
+    cv2.ellipse(mask, (120, 121), (80, 100), 0, 0, 360, 1.0, -1)
+    mask = feather(mask, 5, 20)
+    out = laplacian_blend(fg, bg, mask)
+    ref = _two_pyramid_blend(fg, bg, mask, 4)
+    assert np.abs(out.astype(int) - ref).max() <= 1
+    assert np.abs(out.astype(int) - bg)[mask < 1e-6].max() <= 1  # mask 0 far from the face: the background
+    inside = feather(mask, 40, 0) > 0.5
+    assert np.abs(out.astype(int) - fg)[inside].mean() < 1  # deep inside: the face

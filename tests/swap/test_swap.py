@@ -280,3 +280,33 @@ def test_scan_says_a_mirrored_swap_is_synthetic_and_mirrored(media, tmp_path, sc
         assert result.verdict == "fake" and "watermark" in result.reason
         assert result.provenance["watermark"]["mirrored"] is mirrored
         assert ("mirrored" in result.reason) is mirrored
+
+
+def test_the_targets_lid_edge_stays_around_its_eyes(astronaut):
+    """FaceMesh reads a blink from the lid edge's look (lashes, the lid's shadow), so the swap keeps the
+    target's own lids around its eyes (SwapOptions.feature_band): a source with black eyeliner must not bring
+    it onto the target's lids, and without the band it does (the test can fail)."""
+    import cv2
+
+    from mimica.swap import FaceSwapper, SourceFace
+    from mimica.swap.core import LID_BAND
+    from mimica.swap.regions import LEFT_EYE, RIGHT_EYE
+
+    mesh = _mesh(astronaut)
+    lined = astronaut.copy()
+    for loop in (RIGHT_EYE, LEFT_EYE):
+        cv2.polylines(lined, [np.rint(mesh[list(loop)]).astype(np.int32)], True, (10, 10, 10), 4)
+    face = SourceFace.from_image(lined)
+    size = float(np.ptp(mesh, axis=0).max())
+    eyes = np.zeros(astronaut.shape[:2], np.uint8)
+    for loop in (RIGHT_EYE, LEFT_EYE):
+        cv2.fillPoly(eyes, [np.rint(mesh[list(loop)]).astype(np.int32)], 1)
+    dist = cv2.distanceTransform(1 - eyes, cv2.DIST_L2, 3)
+    ring = (dist > 0) & (dist < 0.5 * LID_BAND * size)  # the inner half of the band: at least half the target's
+    grey = {}
+    for band in (0.0, 1.0):
+        out = FaceSwapper(face, SwapOptions(identity=0.0, feature_band=band)).apply(astronaut, mesh)
+        grey[band] = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[ring].astype(float).mean()
+    target = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[ring].astype(float).mean()
+    assert grey[0.0] < target - 20, (grey, target)  # without the band: the source's eyeliner
+    assert grey[1.0] - grey[0.0] > 0.6 * (target - grey[0.0]), (grey, target)

@@ -187,8 +187,26 @@ def _cap_patches(delta: NDArray[np.float32], limit: float) -> NDArray[np.float32
     scale = np.minimum(1.0, limit / rms).astype(np.float32)
     if float(scale.min()) >= 1.0:
         return delta
-    k = np.ones((PATCH + 1, PATCH + 1), np.uint8)
-    return delta * np.asarray(cv2.erode(scale, k, borderType=cv2.BORDER_REPLICATE), np.float32)
+    return delta * _window_min(scale, PATCH // 2)
+
+
+#: cell side of the grid the patch cap's minimum filter runs on
+_POOL = 4
+
+
+def _window_min(scale: NDArray[np.float32], r: int) -> NDArray[np.float32]:
+    """At each pixel at most the minimum of `scale` over the (2r + 1)-px square around it, never more (so the
+    patch cap holds everywhere): the minimum of each _POOL-px cell (a small erode, sampled), a minimum filter of
+    2 ceil(r / _POOL) + 1 cells, back to pixels. The square reaches up to 2 _POOL px further than 2r + 1 (a
+    slightly stricter cap where it binds), for a fraction of a full-size 65-px erode's time."""
+    h, w = scale.shape
+    one = cv2.erode(scale, np.ones((_POOL, _POOL), np.uint8), anchor=(0, 0), borderType=cv2.BORDER_REPLICATE)
+    cells = np.ascontiguousarray(one[::_POOL, ::_POOL])
+    k = 2 * (-(-r // _POOL)) + 1
+    low = cv2.erode(cells, np.ones((k, k), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    # an exact factor, so pixel x takes cell x // _POOL, then cut to size
+    up = cv2.resize(low, (low.shape[1] * _POOL, low.shape[0] * _POOL), interpolation=cv2.INTER_NEAREST)
+    return np.ascontiguousarray(up[:h, :w], np.float32)
 
 
 def embed(
@@ -210,10 +228,12 @@ def embed(
     if total > strength:
         delta *= strength / total
     delta = _cap_patches(delta, PATCH_RMS * min(1.0, strength / STRENGTH))
-    d16 = np.rint(delta).astype(np.int16)
-    out = image.astype(np.int16)
-    out += d16[..., None]
-    return np.clip(out, 0, 255, out=out).astype(np.uint8)
+    # image + delta clipped to 0..255, as saturating uint8 adds of delta's positive and negative parts (the
+    # same pixels as an int16 sum and a clip, in a third of the time on a 720p frame)
+    d = np.rint(delta)
+    up = cv2.merge([np.clip(d, 0, 255).astype(np.uint8)] * 3)
+    down = cv2.merge([np.clip(-d, 0, 255).astype(np.uint8)] * 3)
+    return np.asarray(cv2.subtract(cv2.add(np.ascontiguousarray(image), up), down), np.uint8)
 
 
 def worst_patch_psnr(original: NDArray[np.uint8], marked: NDArray[np.uint8], patch: int = PATCH) -> float:

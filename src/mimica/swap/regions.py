@@ -57,7 +57,7 @@ def region_masks(mesh: NDArray[np.float32], shape: tuple[int, ...]) -> dict[str,
     features = np.maximum.reduce([eyes, brows, mouth, lips])
     grow = max(1, int(round(0.02 * float(np.ptp(mesh, axis=0).max()))))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))
-    features = np.asarray(cv2.dilate(features, k), np.float32)
+    features = cv2.dilate(features.astype(np.uint8), k).astype(np.float32)  # 0/1: uint8 is faster, the same
     skin = np.clip(face - features, 0, 1)
     return {"eyes": eyes, "brows": brows, "lips": lips, "mouth": mouth, "features": features, "skin": skin}
 
