@@ -21,6 +21,15 @@ BAD = [
     pytest.param("videos = 'data/ffpp'", "invalid config: videos: Input should be a valid list",
                  id="videos-a-string"),
     pytest.param("cache_dir = 5", "invalid config: cache_dir: Input should be a valid string", id="dir-a-number"),
+    pytest.param("crop_size = 246\ninput_size = 224\npatch_size = 240",
+                 "invalid config: patch_size: Value error, a patch must be 32 px to the network's input side (224 px)",
+                 id="patch-larger-than-the-input"),
+    pytest.param("crop_size = 128\npatch_size = 16", "patch_size: Value error, a patch must be 32 px", id="patch-tiny"),
+    pytest.param("patch_size = -1", "patch_size: Value error, must be 0", id="patch-negative"),
+    pytest.param("patch_pool = 'median'", "invalid config: patch_pool: Input should be 'max', 'topk' or 'mean'",
+                 id="unknown-pooling"),
+    pytest.param("patch_topk = 0", "invalid config: patch_topk: Value error, a share", id="topk-zero"),
+    pytest.param("patch_topk = 1.5", "invalid config: patch_topk: Value error, a share", id="topk-above-one"),
 ]
 
 
@@ -62,3 +71,13 @@ def test_shipped_recipes_load_with_only_known_keys(path: Path) -> None:
     unknown = set(tomllib.loads(path.read_text())) - set(model.model_fields)
     assert not unknown, f"{path.name}: keys {model.__name__} ignores: {sorted(unknown)}"
     assert Path(cfg.out_dir).is_absolute() and Path(cfg.cache_dir).is_absolute()
+
+
+def test_a_patch_config_reads_its_patch_recipe(tmp_path: Path) -> None:
+    path = tmp_path / "configs" / "x.toml"
+    path.parent.mkdir()
+    path.write_text("crop_size = 246\ninput_size = 224\npatch_size = 224\npatch_pool = 'max'\n")
+    cfg = load_config(path)
+    assert (cfg.patch_size, cfg.patch_pool, cfg.size) == (224, "max", 224)  # a patch the whole view is allowed
+    assert TrainConfig().patch_size == 0  # the face-level recipe unless asked
+    assert load_config(REPO / "configs" / "v3-patch.toml").patch_size == 112

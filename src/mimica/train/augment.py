@@ -81,16 +81,24 @@ def crop_window(img: NDArray[np.uint8], size: int, rng: np.random.Generator | No
                 aug: FormatAugment = DEFAULT_AUG) -> NDArray[np.uint8]:
     """The centre `size` x `size` of a crop cached with a wider margin, or with `rng` a jittered window of it
     (zoom, aspect, position) resampled to `size`. Landmarks are not needed after the blend, so none follow."""
-    s = img.shape[0]
+    return crop_windows([img], size, rng, aug)[0]
+
+
+def crop_windows(images: list[NDArray], size: int, rng: np.random.Generator | None,
+                 aug: FormatAugment = DEFAULT_AUG) -> list[NDArray]:
+    """`crop_window` with one window for several arrays of the same side (a crop and its blend mask), so that a
+    pixel of the mask still says how much of the output's pixel at the same place was blended."""
+    s = images[0].shape[0]
     if rng is None or (aug.scale == (1.0, 1.0) and not aug.aspect and not aug.shift):
-        return centre_crop(img, size)
+        o = (s - size) // 2
+        return images if o <= 0 else [np.ascontiguousarray(a[o : o + size, o : o + size]) for a in images]
     side = size * rng.uniform(*aug.scale)
     a = 1 + rng.uniform(-aug.aspect, aug.aspect)
     sw, sh = side * np.sqrt(a), side / np.sqrt(a)
     cx, cy = s / 2 + rng.uniform(-aug.shift, aug.shift, 2) * size
     m = np.array([[size / sw, 0, size / 2 - cx * size / sw], [0, size / sh, size / 2 - cy * size / sh]], np.float32)
-    return np.asarray(cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR,
-                                     borderMode=cv2.BORDER_REFLECT_101), np.uint8)
+    return [np.asarray(cv2.warpAffine(img, m, (size, size), flags=cv2.INTER_LINEAR,
+                                      borderMode=cv2.BORDER_REFLECT_101), img.dtype) for img in images]
 
 
 def degrade(img: NDArray[np.uint8], rng: np.random.Generator, aug: FormatAugment = DEFAULT_AUG

@@ -6,7 +6,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ValidationError, ValidationInfo, field_validator
 
 from mimica.errors import MimicaError
 
@@ -52,6 +52,28 @@ class TrainConfig(BaseModel):
     loader_workers: int = 1
     resume_from_shipped: str = ""  # a shipped model card (.json): its ONNX weights seed a run that has no
     #                                checkpoint yet, so a longer run can continue where the shipped one ended
+    patch_size: int = 0  # > 0: the patch-level recipe (issue 19, mimica.train.patches): train on patch_size
+    #                      windows of the input_size crop (a fake's across its blend boundary, a real's on the
+    #                      face), score the whole crop fully convolutionally; 0: the face-level recipe
+    patch_pool: Literal["max", "topk", "mean"] = "topk"  # the face's logit from its logit map (patch_size > 0)
+    patch_topk: float = 0.1  # share of the map's positions that "topk" averages (at least one)
+
+    @field_validator("patch_size")
+    @classmethod
+    def _patch_fits(cls, v: int, info: ValidationInfo) -> int:
+        side = info.data.get("input_size") or info.data.get("crop_size") or 0
+        if v < 0:
+            raise ValueError(f"must be 0 (face level) or a patch side in pixels, got {v}")
+        if v and not 32 <= v <= side:
+            raise ValueError(f"a patch must be 32 px to the network's input side ({side} px), or 0; got {v}")
+        return v
+
+    @field_validator("patch_topk")
+    @classmethod
+    def _share(cls, v: float) -> float:
+        if not 0 < v <= 1:
+            raise ValueError(f"a share of the map's positions, in (0, 1]; got {v}")
+        return v
 
     @property
     def size(self) -> int:

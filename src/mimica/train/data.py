@@ -11,10 +11,11 @@ from numpy.typing import NDArray
 
 from mimica.align import AlignRecipe
 from mimica.datasets import MediaItem, identity_split, load_dataset
-from mimica.train.augment import DEFAULT_AUG, FormatAugment, centre_crop, crop_window, degrade
+from mimica.train.augment import DEFAULT_AUG, FormatAugment, centre_crop, crop_windows, degrade
 from mimica.train.config import TrainConfig
 from mimica.train.prepare import PrepareConfig, load_shards, prepare
-from mimica.train.sbi import self_blend
+from mimica.train.patches import cut, patch_corner, real_corner
+from mimica.train.sbi import hull_mask, self_blend
 
 
 @dataclass
@@ -99,17 +100,32 @@ def build_data(cfg: TrainConfig, progress=None) -> TrainData:  # type: ignore[no
     )
 
 
+@dataclass
+class Pair:
+    """One training pair before stacking: (real, fake) images as the network sees them (uint8 HWC) and, for a
+    patch pair, the guide each patch was placed by, cut and flipped with it: the real's face hull and the
+    fake's blend mask (a labelled fake's face hull); None for a face-level pair."""
+
+    images: tuple[NDArray[np.uint8], NDArray[np.uint8]]
+    guides: tuple[NDArray[np.float32] | None, NDArray[np.float32] | None] = (None, None)
+
+
 class PairDataset(torch.utils.data.Dataset):
     """Item i: (real face i, a fake) as uint8 (2, 3, s, s) and labels (0, 1). The fake is a self-blended
     version of face i, or with probability `p_labelled` a labelled fake paired with a real face cut from a
     video (not a photo: the pair must differ only by the manipulation, not by photo-versus-video). With
     probability `p_video_real` face i is swapped for a random face cut from a training video before blending:
     video frames are few beside the photos, and the scan sees video frames. Both sides get the same kinds of
-    degradation and flips."""
+    degradation and flips.
+
+    With `patch` > 0 (the patch-level recipe, mimica.train.patches) each side is then cut to a `patch` x `patch`
+    window of its `size` view: a self-blended fake's across its blend mask's boundary (the mask goes through
+    the same crop window), a real's (and a labelled fake's) on the face hull of its landmarks; the flip and the
+    degradations come after the cut, as for whole faces."""
 
     def __init__(self, reals: CropSet, fakes: CropSet | None = None, p_labelled: float = 0.5, seed: int = 0,
                  video_reals: CropSet | None = None, size: int | None = None, aug: FormatAugment = DEFAULT_AUG,
-                 p_video_real: float = 0.0):
+                 p_video_real: float = 0.0, patch: int = 0):
         self.reals = reals
         usable = fakes is not None and len(fakes.crops) and video_reals is not None and len(video_reals.crops)
         self.fakes = fakes if usable else None
@@ -120,29 +136,53 @@ class PairDataset(torch.utils.data.Dataset):
         self.epoch = 0
         self.size = size or reals.crops.shape[1]
         self.aug = aug
+        self.patch = patch
 
     def __len__(self) -> int:
         return len(self.reals.crops)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        pair = self.draw(i)
+        return torch.from_numpy(np.stack([im.transpose(2, 0, 1) for im in pair.images])), torch.tensor([0.0, 1.0])
+
+    def draw(self, i: int) -> Pair:
+        """Item i's pair, seeded by (seed, epoch, i): the same pair whenever it is drawn in an epoch."""
         rng = np.random.default_rng((self.seed, self.epoch, i))
-        real = self.reals.crops[i]
+        real, real_mesh = self.reals.crops[i], self.reals.mesh[i]
         if self.fakes is not None and self.video_reals is not None and rng.random() < self.p_labelled:
-            fake = self.fakes.crops[rng.integers(len(self.fakes.crops))]
-            real = self.video_reals.crops[rng.integers(len(self.video_reals.crops))]
+            k = rng.integers(len(self.fakes.crops))
+            fake, fake_mesh, mask = self.fakes.crops[k], self.fakes.mesh[k], None
+            j = rng.integers(len(self.video_reals.crops))
+            real, real_mesh = self.video_reals.crops[j], self.video_reals.mesh[j]
         elif self.p_video_real and self.video_reals is not None and rng.random() < self.p_video_real:
             j = rng.integers(len(self.video_reals.crops))
-            real = self.video_reals.crops[j]
-            fake, _ = self_blend(real, self.video_reals.mesh[j].astype(np.float32), rng)
+            real, real_mesh = self.video_reals.crops[j], self.video_reals.mesh[j]
+            fake_mesh = real_mesh
+            fake, mask = self_blend(real, real_mesh.astype(np.float32), rng)
         else:
-            fake, _ = self_blend(real, self.reals.mesh[i].astype(np.float32), rng)
-        out = []
-        for img in (real, fake):
-            img = crop_window(img, self.size, rng, self.aug)
-            if rng.random() < 0.5:
-                img = img[:, ::-1]
-            out.append(np.ascontiguousarray(degrade(np.ascontiguousarray(img), rng, self.aug)).transpose(2, 0, 1))
-        return torch.from_numpy(np.stack(out)), torch.tensor([0.0, 1.0])
+            fake_mesh = real_mesh
+            fake, mask = self_blend(real, real_mesh.astype(np.float32), rng)
+        views = [self._view(real, real_mesh, None, rng), self._view(fake, fake_mesh, mask, rng)]
+        return Pair((views[0][0], views[1][0]), (views[0][1], views[1][1]))
+
+    def _view(self, img: NDArray[np.uint8], mesh: NDArray, mask: NDArray[np.float32] | None,
+              rng: np.random.Generator) -> tuple[NDArray[np.uint8], NDArray[np.float32] | None]:
+        """What the network sees of one side: the crop window, for a patch pair the patch (a blend `mask`
+        places a fake's; the face hull of `mesh` a real's), then the flip and the degradations."""
+        guide = None
+        if not self.patch:
+            (img,) = crop_windows([img], self.size, rng, self.aug)
+        else:
+            hull = mask is None
+            ref = hull_mask(mesh.astype(np.float32), img.shape[0]) if hull else mask
+            img, ref = crop_windows([img, ref], self.size, rng, self.aug)
+            corner = real_corner(ref > 0.5, self.patch, rng) if hull else patch_corner(ref, self.patch, rng)
+            img, guide = cut(img, corner, self.patch), cut(ref, corner, self.patch)
+        if rng.random() < 0.5:
+            img = img[:, ::-1]
+            guide = guide[:, ::-1] if guide is not None else None
+        out = np.ascontiguousarray(degrade(np.ascontiguousarray(img), rng, self.aug))
+        return out, None if guide is None else np.ascontiguousarray(guide)
 
 
 def sbi_validation_set(faces: CropSet, seed: int = 1234, size: int | None = None

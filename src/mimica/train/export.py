@@ -27,6 +27,7 @@ from mimica.train.config import TrainConfig
 from mimica.train.data import TrainData
 from mimica.train.loop import Log, predict_logits, video_scores
 from mimica.train.net import create_net
+from mimica.train.patches import NET_PREFIX, face_model, recipe
 from mimica.train.pretrained import WEIGHTS
 
 PARITY_TOL = 1e-3
@@ -64,6 +65,9 @@ def state_dict_from_onnx(path: Path, model: torch.nn.Module) -> dict[str, torch.
     for node in graph.node:
         if node.op_type == "Identity" and node.input[0] in tensors:
             tensors[node.output[0]] = tensors[node.input[0]]
+    for name in list(tensors):  # a patch model's file holds the network under PooledPatches.net
+        if name.startswith(NET_PREFIX):
+            tensors.setdefault(name[len(NET_PREFIX):], tensors[name])
     state = {}
     for key, ref in model.state_dict().items():
         if key.endswith("num_batches_tracked"):
@@ -203,22 +207,29 @@ def _lineage(cfg: TrainConfig, prev: ModelCard | None) -> tuple[dict | None, dic
 
 def describe_architecture(cfg: TrainConfig, prev: ModelCard | None = None) -> str:
     if prev is not None:
-        return (f"{cfg.net} (mimica.train.net, plain torch) continued from {prev.name} {prev.version} "
+        text = (f"{cfg.net} (mimica.train.net, plain torch) continued from {prev.name} {prev.version} "
                 f"({prev.architecture}); this stage: first {cfg.freeze} trunk layers frozen")
-    if cfg.pretrained:
+    elif cfg.pretrained:
         w = WEIGHTS[cfg.pretrained]
-        return (f"{cfg.net} (mimica.train.net, plain torch) initialised from ImageNet weights ({w.package}=="
+        text = (f"{cfg.net} (mimica.train.net, plain torch) initialised from ImageNet weights ({w.package}=="
                 f"{w.version}, {w.licence}); first {cfg.freeze} trunk layers frozen; one-logit head")
-    return f"{cfg.net} (plain-torch CNN, mimica.train.net), trained from scratch"
+    else:
+        text = f"{cfg.net} (plain-torch CNN, mimica.train.net), trained from scratch"
+    if cfg.patch_size:
+        text += (f"; patch model: trained on {cfg.patch_size} px patches, run fully convolutionally on the "
+                 f"{cfg.size} px crop, its one-logit head at every position of the last feature map, the face's "
+                 f"logit the {cfg.patch_pool}" + (f" ({cfg.patch_topk:g} share)" if cfg.patch_pool == "topk" else "")
+                 + " of that map (mimica.train.patches.PooledPatches)")
+    return text
 
 
 def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Path | None = None) -> Path:
     """Exports best.pt of cfg.out_dir; returns the model card path."""
     out = Path(cfg.out_dir)
     ck = torch.load(out / "best.pt", weights_only=False)
-    model = create_net(cfg.net)
-    model.load_state_dict(ck["model"])
-    model.eval()
+    net = create_net(cfg.net)
+    net.load_state_dict(ck["model"])
+    model = face_model(net, cfg).eval()  # a patch model: fully convolutional, one pooled logit per crop
     onnx_path = out / f"{cfg.name}.onnx"
     export_onnx(model, onnx_path, cfg.size)
     # parity on the validation crops, or on training crops when the config has no validation split
@@ -250,7 +261,10 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
         calibration=cal, thresholds=thresholds, aggregation=(AGGREGATION_RULE or "").strip(),
         training={
             "recipe": "self-blended images (Shiohara and Yamasaki, CVPR 2022) from real faces"
-                      + (", plus labelled fakes" if cfg.use_labelled_fakes or cfg.forged else ", no real deepfakes"),
+                      + (", plus labelled fakes" if cfg.use_labelled_fakes or cfg.forged else ", no real deepfakes")
+                      + (f"; patch level: trained on {cfg.patch_size} px patches, the face's logit the "
+                         f"{cfg.patch_pool} of the logit map of the whole {cfg.size} px crop" if cfg.patch_size else ""),
+            "patch": recipe(cfg),
             "config": cfg.model_dump(mode="json"),
             "init_weights": init_weights,
             "continued_from": continued_from,

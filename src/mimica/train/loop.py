@@ -29,6 +29,7 @@ from mimica.train.data import (
     worker_init,
 )
 from mimica.train.net import create_net
+from mimica.train.patches import face_model
 from mimica.train.pretrained import load_pretrained
 
 Log = Callable[[str], None]
@@ -162,6 +163,10 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True, data: TrainDa
         data = load_data(cfg, log)
     log(f"train reals {len(data.real_train.crops)}, labelled fakes {len(data.fake_train.crops)}, "
         f"val video faces {len(data.val_videos.crops)}, val photos {len(data.val_faces.crops)}")
+    if cfg.patch_size:
+        log(f"patch level: {cfg.patch_size} px patches of the {cfg.size} px view; validation scores whole crops, "
+            f"the face's logit the {cfg.patch_pool} of the logit map"
+            + (f" (top {cfg.patch_topk:.0%})" if cfg.patch_pool == "topk" else ""))
     if not len(data.real_train.crops):
         raise MimicaError("no real faces to train on: the config's real_faces, videos and forged datasets gave "
                           "no training-split face; check the paths and val_fraction")
@@ -175,10 +180,12 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True, data: TrainDa
         model.load_state_dict(_shipped_state(cfg, model))
         log(f"no checkpoint in {out}: starting from the shipped weights of {cfg.resume_from_shipped}")
     model = model.to(device, memory_format=torch.channels_last)  # type: ignore[call-overload]
+    scorer = face_model(model, cfg)  # what validation scores whole crops with: the scan's view of the model
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
     ds = PairDataset(data.real_train, data.fake_train, p_labelled=cfg.p_labelled, seed=cfg.seed,
-                     video_reals=data.real_video_train, size=cfg.size, p_video_real=cfg.p_video_real)
+                     video_reals=data.real_video_train, size=cfg.size, p_video_real=cfg.p_video_real,
+                     patch=cfg.patch_size)
     steps_per_epoch = len(ds) // cfg.batch_size
     total_steps = cfg.epochs * steps_per_epoch
     start_epoch, start_step, best, best_epoch, spent, global_step = 0, 0, -1.0, -1, 0.0, 0
@@ -234,13 +241,14 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True, data: TrainDa
                 rate = (step + 1 - first) * cfg.batch_size * 2 / max(time.time() - t0, 1e-6)
                 eta = (steps_per_epoch - step - 1) * cfg.batch_size * 2 / max(rate, 1e-6)
                 log(f"epoch {epoch} step {step}/{steps_per_epoch} loss {np.mean(losses[-50:]):.4f} "
-                    f"lr {lr:.6f} {rate:.1f} img/s, epoch eta {eta / 60:.1f} min, {spent / 60:.1f} min spent")
+                    f"lr {lr:.6f} {rate:.1f} {'patches' if cfg.patch_size else 'img'}/s, "
+                    f"epoch eta {eta / 60:.1f} min, {spent / 60:.1f} min spent")
             if time.time() - t_ck >= cfg.checkpoint_minutes * 60:
                 checkpoint(epoch, step + 1, False)
                 t_ck = time.time()
             if spent / 60 >= cfg.max_minutes:
                 break
-        metrics = validate(model, data, sbi_val)
+        metrics = validate(scorer, data, sbi_val)
         if cfg.select_on == "last":
             score = float(epoch)
         else:

@@ -18,6 +18,9 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from mimica.errors import MimicaError
+from mimica.train.config import TrainConfig
+
 #: a pixel is on the boundary where the blend mask is strictly between these shares of its peak (the soft rim;
 #: relative, since a blend ratio below 1 scales the whole mask: its inside is not a boundary)
 BAND = (0.05, 0.95)
@@ -61,18 +64,44 @@ def patch_corner(mask: NDArray[np.float32] | None, size: int, rng: np.random.Gen
     return _corner(int(ys[i]), size, side), _corner(int(xs[i]), size, side)
 
 
+#: share of a real's patches centred on the edge of its face hull rather than anywhere inside: every fake's
+#: patch holds a boundary near the face outline, so reals must show the natural outline as often, or "an
+#: outline in the patch" alone would tell fakes from reals
+REAL_EDGE_SHARE = 0.5
+
+
+def real_corner(face: NDArray[np.bool_], size: int, rng: np.random.Generator) -> tuple[int, int]:
+    """Top-left corner of a real's patch: centred on a random pixel of the face (`face`: its hull), and with
+    probability REAL_EDGE_SHARE on a pixel of the hull's edge."""
+    if rng.random() < REAL_EDGE_SHARE:
+        return patch_corner(face.astype(np.float32), size, rng)
+    return patch_corner(None, size, rng, region=face)
+
+
 def cut(img: NDArray, corner: tuple[int, int], size: int) -> NDArray:
     y, x = corner
     return img[y : y + size, x : x + size]
 
 
+def linear_head(model: torch.nn.Module) -> torch.nn.Linear:
+    """The one-logit linear layer after a network's global average pooling: EfficientNet-Lite's `_fc`, the
+    last layer of ArtifactNet's `head`. A network without `features` and such a head has no logit map."""
+    fc = getattr(model, "_fc", None)
+    if fc is None and isinstance(getattr(model, "head", None), torch.nn.Sequential):
+        fc = model.head[-1]  # type: ignore[index]
+    if not isinstance(fc, torch.nn.Linear) or fc.out_features != 1 or not callable(getattr(model, "features", None)):
+        raise MimicaError(f"{type(model).__name__} has no feature map with a one-logit linear head, so it cannot "
+                          "be run as a patch model (patch_size > 0)")
+    return fc
+
+
 def logit_map(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
     """(n, h, w) logits, one per position of the network's last feature map: its linear head applied at each
-    position instead of after the global average pooling. The map's mean is the network's own logit of the
-    whole input (pooling and the head are both linear), so a face model and its map agree."""
+    position (a 1x1 convolution) instead of after the global average pooling. The map's mean is the network's
+    own logit of the whole input (pooling and the head are both linear), so a face model and its map agree."""
+    fc = linear_head(model)
     feats = model.features(x)  # type: ignore[operator]
-    fc: torch.nn.Linear = model._fc  # type: ignore[assignment]
-    return torch.einsum("nchw,c->nhw", feats, fc.weight[0]) + fc.bias[0]
+    return torch.nn.functional.conv2d(feats, fc.weight[:, :, None, None], fc.bias)[:, 0]
 
 
 def pool_logits(maps: torch.Tensor, how: Literal["max", "topk", "mean"] = "topk", k: float = 0.1) -> torch.Tensor:
@@ -87,3 +116,39 @@ def pool_logits(maps: torch.Tensor, how: Literal["max", "topk", "mean"] = "topk"
         n = max(1, int(np.ceil(k * flat.shape[1])))
         return flat.topk(n, dim=1).values.mean(1)
     raise ValueError(f"unknown pooling {how!r}: max, topk or mean")
+
+
+class PooledPatches(torch.nn.Module):
+    """The patch model as the scan runs it: the network on the whole crop, fully convolutionally, and one
+    logit per crop pooled from its logit map. Validation and the ONNX export use this module, so the
+    per-epoch AUCs and the parity check measure what the scan will see; training uses the network itself on
+    patches (its own pooling, the mean, over the patch)."""
+
+    def __init__(self, net: torch.nn.Module, how: Literal["max", "topk", "mean"] = "topk", k: float = 0.1) -> None:
+        super().__init__()
+        linear_head(net)  # fails now, not at the first validation
+        self.net, self.how, self.k = net, how, k
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return pool_logits(logit_map(self.net, x), self.how, self.k)
+
+
+#: prefix of the network's weights in a PooledPatches state dict (and so in its ONNX file)
+NET_PREFIX = "net."
+
+
+def face_model(net: torch.nn.Module, cfg: TrainConfig) -> torch.nn.Module:
+    """What scores one face crop for a config: the network itself (face level) or, with patch_size > 0, the
+    network run fully convolutionally with its map pooled as the config says."""
+    return PooledPatches(net, cfg.patch_pool, cfg.patch_topk) if cfg.patch_size else net
+
+
+def recipe(cfg: TrainConfig) -> dict | None:
+    """The patch recipe as the model card records it (None for a face-level model)."""
+    if not cfg.patch_size:
+        return None
+    return {"patch_size": cfg.patch_size, "input_size": cfg.size, "pool": cfg.patch_pool,
+            "topk_share": cfg.patch_topk if cfg.patch_pool == "topk" else None,
+            "training": "fakes' patches centred on a pixel of the blend mask's soft rim; reals' on the face hull "
+                        "(half of them on its edge)",
+            "inference": "fully convolutional on the whole crop; the face's logit pooled from the logit map"}
