@@ -13,8 +13,8 @@ from mimica.align import AlignRecipe
 from mimica.datasets import MediaItem, identity_split, load_dataset
 from mimica.train.augment import DEFAULT_AUG, FormatAugment, centre_crop, crop_windows, degrade
 from mimica.train.config import TrainConfig
-from mimica.train.prepare import PrepareConfig, load_shards, prepare
 from mimica.train.patches import cut, patch_corner, real_corner
+from mimica.train.prepare import PrepareConfig, load_shards, prepare
 from mimica.train.sbi import hull_mask, self_blend
 
 

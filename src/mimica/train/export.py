@@ -263,7 +263,8 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
             "recipe": "self-blended images (Shiohara and Yamasaki, CVPR 2022) from real faces"
                       + (", plus labelled fakes" if cfg.use_labelled_fakes or cfg.forged else ", no real deepfakes")
                       + (f"; patch level: trained on {cfg.patch_size} px patches, the face's logit the "
-                         f"{cfg.patch_pool} of the logit map of the whole {cfg.size} px crop" if cfg.patch_size else ""),
+                         f"{cfg.patch_pool} of the logit map of the whole {cfg.size} px crop"
+                            if cfg.patch_size else ""),
             "patch": recipe(cfg),
             "config": cfg.model_dump(mode="json"),
             "init_weights": init_weights,
