@@ -146,3 +146,45 @@ def test_choose_thresholds_with_one_class(only: int) -> None:
     probs = np.linspace(0.2, 0.8, 30)
     t = choose_thresholds(probs, np.full(30, only))
     assert 0 <= t.real <= t.fake <= 1
+
+
+@pytest.fixture(scope="module")
+def exported_patch(tmp_path_factory: pytest.TempPathFactory) -> tuple[torch.nn.Module, Path]:
+    """A patch model (the tiny net run fully convolutionally, its 4x4 logit map pooled by top-k) and its ONNX."""
+    from mimica.train.patches import PooledPatches
+
+    torch.manual_seed(0)
+    net = create_net("artifactnet-xs")
+    with torch.no_grad():
+        torch.nn.init.normal_(net.head[-1].weight)  # type: ignore[index]  # positions must differ
+        net.train()
+        for _ in range(3):
+            net(torch.randn(8, 3, SIZE, SIZE) * 0.8 + 0.1)
+    model = PooledPatches(net, "topk", 0.25).eval()
+    path = tmp_path_factory.mktemp("export-patch") / "patch.onnx"
+    export_onnx(model, path, SIZE)
+    return model, path
+
+
+def test_a_patch_model_exports_one_logit_per_crop(exported_patch: tuple[torch.nn.Module, Path]) -> None:
+    """The ONNX file of a patch model takes whole crops and gives one pooled logit each, equal to torch's; the
+    product's Classifier runs it as it runs a face-level model, and its weights come back by the network's own
+    state-dict names (a later run can start from it)."""
+    from mimica.train.patches import PooledPatches
+
+    model, path = exported_patch
+    x = crops(70, seed=5)
+    assert parity(model, path, x) < PARITY_TOL
+    out = predict_logits(model, x)
+    assert out.shape == (70,)
+    card = ModelCard(name="patch", version="0", onnx_file=path.name, sha256=sha256_file(path),
+                     input=InputSpec(size=SIZE), align=AlignSpec(size=SIZE))
+    np.testing.assert_allclose(Classifier(card, path).logits(x), out, atol=PARITY_TOL)
+    # the pooling is in the file: the same network pooled otherwise does not match it
+    net = model.net  # type: ignore[attr-defined]
+    assert parity(net, path, x[:8]) > PARITY_TOL
+    assert parity(PooledPatches(net, "max").eval(), path, x[:8]) > PARITY_TOL
+    torch.manual_seed(1)
+    rebuilt = create_net("artifactnet-xs")
+    rebuilt.load_state_dict(state_dict_from_onnx(path, rebuilt))
+    assert parity(PooledPatches(rebuilt.eval(), "topk", 0.25).eval(), path, x[:8]) < PARITY_TOL

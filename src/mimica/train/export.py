@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +48,14 @@ def export_onnx(model: torch.nn.Module, path: Path, size: int) -> None:
     # the TorchScript exporter (dynamo=False) needs only `onnx`, which at <1.21 accepts mediapipe's protobuf 4.
     # No constant folding: batch norms stay separate nodes and every weight keeps its state-dict name, so a
     # later run can start from the shipped file (state_dict_from_onnx); onnxruntime fuses them when it loads.
-    torch.onnx.export(model, (torch.zeros(1, 3, size, size),), buf, dynamo=False,  # type: ignore[arg-type]
-                      opset_version=17, do_constant_folding=False,
-                      input_names=["input"], output_names=["logit"],
-                      dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}})
+    with warnings.catch_warnings():
+        # a patch model's top-k count comes from the map's side, traced as a constant: right, since only the
+        # batch axis is dynamic and the card fixes the input side
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
+        torch.onnx.export(model, (torch.zeros(1, 3, size, size),), buf, dynamo=False,  # type: ignore[arg-type]
+                          opset_version=17, do_constant_folding=False,
+                          input_names=["input"], output_names=["logit"],
+                          dynamic_axes={"input": {0: "batch"}, "logit": {0: "batch"}})
     write_atomic(path, buf.getvalue())
 
 
