@@ -166,7 +166,7 @@ class FaceSwapper:
         `track`: the face track in a video (its colour and grain estimates are smoothed over frames)."""
         from mimica.swap.blend import add_grain, grain_params, is_greyscale, relight, to_grey
         from mimica.swap.mesh import hole_fans, with_centroids
-        from mimica.swap.regions import HOLES, INNER_LIPS, LEFT_EYE, RIGHT_EYE, region_masks
+        from mimica.swap.regions import HOLES, INNER_LIPS, LEFT_EYE, RIGHT_EYE, fill_loops, region_masks
 
         o = self.options
         dst = self.destination(mesh)
@@ -188,8 +188,8 @@ class FaceSwapper:
         inner, reach = np.zeros_like(bg), np.zeros(bg.shape[:2], np.float32)
         part, part_reach = warp(bg, src_h, dst_h, hb, tris_h)
         inner[hb[1] : hb[3], hb[0] : hb[2]], reach[hb[1] : hb[3], hb[0] : hb[2]] = part, part_reach
-        eyes = _fill_loops(bg.shape, local_dst, (RIGHT_EYE, LEFT_EYE)) * reach
-        mouth = _fill_loops(bg.shape, local_dst, (INNER_LIPS,)) * reach
+        eyes = fill_loops(bg.shape, local_dst, (RIGHT_EYE, LEFT_EYE)) * reach
+        mouth = fill_loops(bg.shape, local_dst, (INNER_LIPS,)) * reach
         hole = np.maximum(eyes, mouth)
         own = hole * (1 - cover)
         if o.feature_band > 0:
@@ -242,15 +242,6 @@ def _feature_triangles(n_points: int) -> NDArray[np.int32]:
     return np.concatenate([fans, tris[np.isin(tris, edge).any(axis=1)]]).astype(np.int32)
 
 
-def _fill_loops(shape: tuple[int, ...], pts: NDArray[np.float32], loops) -> NDArray[np.float32]:
-    import cv2
-
-    m = np.zeros(shape[:2], np.float32)
-    for loop in loops:
-        cv2.fillPoly(m, [np.rint(pts[list(loop)] * 4).astype(np.int32)], 1.0, lineType=cv2.LINE_8, shift=2)
-    return m
-
-
 def _band(hole: NDArray[np.float32], width: float, box: tuple[int, int, int, int]) -> NDArray[np.float32]:
     """1 in the openings, fading linearly to 0 at `width` pixels outside them (computed inside box only)."""
     import cv2
@@ -269,8 +260,7 @@ def _mix(a: NDArray[np.uint8], b: NDArray[np.uint8], w: NDArray[np.float32]) -> 
         return b
     if ((w == 0) | (w == 1)).all():
         return np.where(w[..., None] > 0.5, a, b)
-    m = w[..., None]
-    return np.clip(a * m + b * (1.0 - m) + 0.5, 0, 255).astype(np.uint8)
+    return alpha_blend(a, b, w)
 
 
 def _fill_gaps(

@@ -35,8 +35,10 @@ MOUTH_LIPS = (13, 14)
 HOLES = (RIGHT_EYE, LEFT_EYE, INNER_LIPS)
 
 
-def _fill(shape: tuple[int, int], pts: NDArray[np.float32], loops) -> NDArray[np.float32]:
-    m = np.zeros(shape, np.float32)
+def fill_loops(shape: tuple[int, ...], pts: NDArray[np.float32], loops) -> NDArray[np.float32]:
+    """A 0/1 mask of the polygons that the mesh's `loops` (lists of point indices) outline, drawn at quarter-pixel
+    precision."""
+    m = np.zeros(shape[:2], np.float32)
     for loop in loops:
         cv2.fillPoly(m, [np.rint(pts[list(loop)] * 4).astype(np.int32)], 1.0, lineType=cv2.LINE_8, shift=2)
     return m
@@ -49,11 +51,11 @@ def region_masks(mesh: NDArray[np.float32], shape: tuple[int, ...]) -> dict[str,
     from mimica.faces.landmarks import FACE_OVAL
 
     h, w = shape[:2]
-    eyes = _fill((h, w), mesh, (RIGHT_EYE, LEFT_EYE))
-    brows = _fill((h, w), mesh, (RIGHT_BROW, LEFT_BROW))
-    mouth = _fill((h, w), mesh, (INNER_LIPS,))
-    lips = np.clip(_fill((h, w), mesh, (OUTER_LIPS,)) - mouth, 0, 1)
-    face = _fill((h, w), mesh, (FACE_OVAL,))
+    eyes = fill_loops((h, w), mesh, (RIGHT_EYE, LEFT_EYE))
+    brows = fill_loops((h, w), mesh, (RIGHT_BROW, LEFT_BROW))
+    mouth = fill_loops((h, w), mesh, (INNER_LIPS,))
+    lips = np.clip(fill_loops((h, w), mesh, (OUTER_LIPS,)) - mouth, 0, 1)
+    face = fill_loops((h, w), mesh, (FACE_OVAL,))
     features = np.maximum.reduce([eyes, brows, mouth, lips])
     grow = max(1, int(round(0.02 * float(np.ptp(mesh, axis=0).max()))))
     k = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1, 2 * grow + 1))

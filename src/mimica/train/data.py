@@ -174,7 +174,7 @@ class PairDataset(torch.utils.data.Dataset):
             (img,) = crop_windows([img], self.size, rng, self.aug)
         else:
             hull = mask is None
-            ref = hull_mask(mesh.astype(np.float32), img.shape[0]) if hull else mask
+            ref = hull_mask(mesh.astype(np.float32), img.shape[0]) if mask is None else mask
             img, ref = crop_windows([img, ref], self.size, rng, self.aug)
             corner = real_corner(ref > 0.5, self.patch, rng) if hull else patch_corner(ref, self.patch, rng)
             img, guide = cut(img, corner, self.patch), cut(ref, corner, self.patch)

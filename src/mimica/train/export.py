@@ -28,7 +28,7 @@ from mimica.train.config import TrainConfig
 from mimica.train.data import TrainData
 from mimica.train.loop import Log, predict_logits, video_scores
 from mimica.train.net import create_net
-from mimica.train.patches import NET_PREFIX, face_model, recipe
+from mimica.train.patches import NET_PREFIX, describe, face_model, recipe
 from mimica.train.pretrained import WEIGHTS
 
 PARITY_TOL = 1e-3
@@ -221,10 +221,7 @@ def describe_architecture(cfg: TrainConfig, prev: ModelCard | None = None) -> st
     else:
         text = f"{cfg.net} (plain-torch CNN, mimica.train.net), trained from scratch"
     if cfg.patch_size:
-        text += (f"; patch model: trained on {cfg.patch_size} px patches, run fully convolutionally on the "
-                 f"{cfg.size} px crop, its one-logit head at every position of the last feature map, the face's "
-                 f"logit the {cfg.patch_pool}" + (f" ({cfg.patch_topk:g} share)" if cfg.patch_pool == "topk" else "")
-                 + " of that map (mimica.train.patches.PooledPatches)")
+        text += f"; {describe(cfg)} (mimica.train.patches.PooledPatches)"
     return text
 
 
@@ -267,9 +264,7 @@ def finish(cfg: TrainConfig, data: TrainData, log: Log = print, install_dir: Pat
         training={
             "recipe": "self-blended images (Shiohara and Yamasaki, CVPR 2022) from real faces"
                       + (", plus labelled fakes" if cfg.use_labelled_fakes or cfg.forged else ", no real deepfakes")
-                      + (f"; patch level: trained on {cfg.patch_size} px patches, the face's logit the "
-                         f"{cfg.patch_pool} of the logit map of the whole {cfg.size} px crop"
-                            if cfg.patch_size else ""),
+                      + (f"; {describe(cfg)}" if cfg.patch_size else ""),
             "patch": recipe(cfg),
             "config": cfg.model_dump(mode="json"),
             "init_weights": init_weights,

@@ -29,7 +29,7 @@ from mimica.train.data import (
     worker_init,
 )
 from mimica.train.net import create_net
-from mimica.train.patches import face_model
+from mimica.train.patches import describe, face_model
 from mimica.train.pretrained import load_pretrained
 
 Log = Callable[[str], None]
@@ -164,9 +164,7 @@ def train(cfg: TrainConfig, log: Log = print, resume: bool = True, data: TrainDa
     log(f"train reals {len(data.real_train.crops)}, labelled fakes {len(data.fake_train.crops)}, "
         f"val video faces {len(data.val_videos.crops)}, val photos {len(data.val_faces.crops)}")
     if cfg.patch_size:
-        log(f"patch level: {cfg.patch_size} px patches of the {cfg.size} px view; validation scores whole crops, "
-            f"the face's logit the {cfg.patch_pool} of the logit map"
-            + (f" (top {cfg.patch_topk:.0%})" if cfg.patch_pool == "topk" else ""))
+        log(describe(cfg))
     if not len(data.real_train.crops):
         raise MimicaError("no real faces to train on: the config's real_faces, videos and forged datasets gave "
                           "no training-split face; check the paths and val_fraction")

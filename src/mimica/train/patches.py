@@ -143,6 +143,15 @@ def face_model(net: torch.nn.Module, cfg: TrainConfig) -> torch.nn.Module:
     return PooledPatches(net, cfg.patch_pool, cfg.patch_topk) if cfg.patch_size else net
 
 
+def describe(cfg: TrainConfig) -> str:
+    """One sentence on the patch recipe, for the training log and the model card ("" at face level)."""
+    if not cfg.patch_size:
+        return ""
+    pool = cfg.patch_pool + (f" (top {cfg.patch_topk:.0%})" if cfg.patch_pool == "topk" else "")
+    return (f"patch level: trained on {cfg.patch_size} px patches of the {cfg.size} px view, run fully "
+            f"convolutionally on the whole crop, the face's logit the {pool} of its logit map")
+
+
 def recipe(cfg: TrainConfig) -> dict | None:
     """The patch recipe as the model card records it (None for a face-level model)."""
     if not cfg.patch_size:
