@@ -1,7 +1,7 @@
 """How good `mimica swap` is, on pairs of different people from ../shared/data (issue 15).
 
     PYTHONPATH=src python benchmarks/swap_quality.py [--ffpp 12] [--fairface 12] [--videos 4] [--frames 100]
-        [--fakes 12] [--identity 1.0] [--ceiling] [--self-swap] [--show DIR] [--json out.json]
+        [--fakes 12] [--identity 1.0] [--dynamic S] [--ceiling] [--self-swap] [--show DIR] [--json out.json]
 
 Needs the [bench] extra (dlib's face-recognition ResNet: `pip install dlib-bin==20.0.1.post1
 face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime dependencies).
@@ -270,7 +270,8 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
         if args.self_swap:  # the target's own face: what a swap loses of expression when identity is no excuse
             src_v = tgt_v
         face = SourceFace.from_image(frame_at(src_v, 0.5))
-        swap_video_fn(face, tgt_v, out, SwapOptions(identity=args.identity), Marking(), max_frames=args.frames)
+        options = SwapOptions(identity=args.identity, dynamic=args.dynamic)
+        swap_video_fn(face, tgt_v, out, options, Marking(), max_frames=args.frames)
         took = time.perf_counter() - t0
         a, b = openings_of(tgt_v, args.frames), openings_of(out, args.frames)
         corr = correlations(a, b)
@@ -375,6 +376,8 @@ def summary(rows: dict) -> str:
 
 
 def main() -> int:
+    from mimica.swap import SwapOptions
+
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ffpp", type=int, default=12)
     ap.add_argument("--fairface", type=int, default=12)
@@ -393,6 +396,12 @@ def main() -> int:
         help="videos: swap each target's own middle frame onto it (the expression a swap keeps at best)",
     )
     ap.add_argument("--identity", type=float, default=1.0, help="SwapOptions.identity (0: the old texture-only swap)")
+    ap.add_argument(
+        "--dynamic",
+        type=float,
+        default=SwapOptions().dynamic,
+        help="SwapOptions.dynamic: how much of the target's changing look the swapped skin takes (0: none)",
+    )
     ap.add_argument("--show", type=Path, help="write source | target | output strips here (frames of ../shared!)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args()

@@ -117,6 +117,7 @@ def swap_video(
     import numpy as np
 
     from mimica.swap.core import _open_video, _stream_orientation, _upright
+    from mimica.swap.motion import track_textures
 
     frames_faces, times, n = track_video(target, progress, max_frames)
     if n == 0:
@@ -133,7 +134,10 @@ def swap_video(
         h, w = frames_faces_shape(target, rot)
         audio = c.streams.audio[0] if c.streams.audio else None
         rate = vs.average_rate or Fraction(25)
-        swapper = FaceSwapper(face, options)
+        textures = {}
+        if options.dynamic > 0:  # video only: the target's mean face per track, for what changes on it
+            textures = track_textures(target, meshes, max_frames=max_frames, progress=progress)
+        swapper = FaceSwapper(face, options, textures)
         streams = [vs] + ([audio] if audio is not None else [])
         with VideoWriter(out, w, h, rate, vs.time_base or Fraction(1, 90000), marking, audio) as writer:
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +28,7 @@ from mimica.faces.detector import FaceDetector, points5_from_mesh, quiet_native_
 from mimica.faces.landmarks import BROWS_UPPER, CHIN, FACE_OVAL
 from mimica.swap.blend import alpha_blend, feather, laplacian_blend, poisson_blend, reinhard
 from mimica.swap.mesh import face_box, warp
+from mimica.swap.motion import TrackTexture
 from mimica.swap.smooth import OneEuroFilter, fill_gaps
 from mimica.types import N_MESH, Faces
 
@@ -67,7 +68,9 @@ class SwapOptions:
     less lag on fast moves); max_gap_s: longest detection gap (seconds) bridged by interpolation;
     steady: weight of the past in the per-frame colour and grain estimates of a video (0: none);
     feature_band: how much of the target's own lid and lip edge is kept around its eyes and mouth (1: LID_BAND
-    and LIP_BAND; 0: only the openings are the target's)."""
+    and LIP_BAND; 0: only the openings are the target's);
+    dynamic: video only, how much of the target's changing look (creases and shading that move with its jaw
+    and lids, not its static face) the swapped skin takes (mimica.swap.motion; 0: none, 1: all of it)."""
 
     blend: str = "laplacian"
     color: str = "skin"
@@ -81,6 +84,7 @@ class SwapOptions:
     max_gap_s: float = 0.5
     steady: float = 0.8
     feature_band: float = 1.0
+    dynamic: float = 1.0
 
     def __post_init__(self) -> None:
         if self.blend not in ("laplacian", "poisson", "alpha"):
@@ -89,6 +93,8 @@ class SwapOptions:
             raise SwapError(f"color {self.color!r}: choose skin, reinhard or none")
         if not 0.0 <= self.identity <= 1.0:
             raise SwapError(f"identity must be between 0 and 1, got {self.identity}")
+        if self.dynamic < 0:
+            raise SwapError(f"dynamic must be 0 or more, got {self.dynamic}")
         if self.feature_band < 0:
             raise SwapError(f"feature_band must be 0 or more, got {self.feature_band}")
         if not 0.0 <= self.steady < 1.0:
@@ -142,9 +148,17 @@ class _Steady:
 class FaceSwapper:
     """Pastes one source face onto target landmarks, frame after frame (`apply`)."""
 
-    def __init__(self, source: SourceFace, options: SwapOptions | None = None) -> None:
+    def __init__(
+        self,
+        source: SourceFace,
+        options: SwapOptions | None = None,
+        textures: Mapping[int, TrackTexture] | None = None,
+    ) -> None:
+        """textures: per track id, the target's mean face look (mimica.swap.motion.track_textures; video only),
+        from which `apply` takes what changes at each frame (SwapOptions.dynamic)."""
         self.source = source
         self.options = options or SwapOptions()
+        self.textures = dict(textures or {})
         self._levels = _pyramid(source)
         self._state: dict[int, _Steady] = {}
         self._rng = np.random.default_rng(0)
@@ -215,6 +229,11 @@ class FaceSwapper:
             warped = add_grain(warped, state.sigma, state.noise, self._rng)
         elif o.color == "reinhard":
             warped = reinhard(warped, bg, (_face_mask(cover, local) > 0.5).astype(np.float32))
+        texture = self.textures.get(track) if track is not None and o.dynamic > 0 else None
+        if texture is not None:
+            # the target's own lids, lips and openings already move; the detail goes on the rest of the face
+            skin = _face_mask(cover, local) * (1 - np.minimum(1, own + hole))
+            warped = texture.transfer(warped, frame, mesh, dst, (x0, y0, x1, y1), skin, o.dynamic)
         if state.grey:
             warped = to_grey(warped)
         mask = _face_mask(cover, local)

@@ -57,15 +57,15 @@ def _affines(src: NDArray[np.float32], dst: NDArray[np.float32], tris: NDArray[n
 
 
 def warp(
-    src_image: NDArray[np.uint8],
+    src_image: NDArray,
     src_pts: NDArray[np.float32],
     dst_pts: NDArray[np.float32],
     box: tuple[int, int, int, int],
     tris: NDArray[np.int32] | None = None,
     max_stretch: float | None = None,
-) -> tuple[NDArray[np.uint8], NDArray[np.float32]]:
+) -> tuple[NDArray, NDArray[np.float32]]:
     """The source face drawn on the destination landmarks inside box (x0, y0, x1, y1) of the destination frame:
-    (crop (h, w, 3), coverage mask (h, w) in {0, 1}).
+    (crop (h, w, channels) of src_image's dtype, coverage mask (h, w) in {0, 1}).
 
     Triangles facing away (the far side of a turned head) are drawn first so that the near side covers them.
     tris: the triangles (default: FaceMesh's tessellation). max_stretch: triangles drawn more than this many
@@ -108,7 +108,7 @@ def warp(
     map_x = a[..., 0, 0] * xf + a[..., 0, 1] * yf + a[..., 0, 2]
     map_y = a[..., 1, 0] * xf + a[..., 1, 1] * yf + a[..., 1, 2]
     out = cv2.remap(src_image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-    return np.asarray(out, np.uint8), mask.astype(np.float32)
+    return np.asarray(out, src_image.dtype), mask.astype(np.float32)
 
 
 def face_box(pts: NDArray[np.float32], shape: tuple[int, ...], pad: float = 0.15) -> tuple[int, int, int, int]:
