@@ -3,6 +3,7 @@ encoding, audio remux), with the time split between the landmark pass and the sw
 
     PYTHONPATH=src python benchmarks/swap_speed.py [--videos 3] [--source FACE.jpg]
     PYTHONPATH=src python benchmarks/swap_speed.py --apply 8    # FaceSwapper.apply alone, CPU per call
+    PYTHONPATH=src python benchmarks/swap_speed.py --dynamic 0  # without the target's changing look
 
 Uses FF++ videos from ../shared/data (the 720p ones unless --any-size) and, as the source face, scikit-image's
 astronaut. The machine's load is printed too: figures from a machine shared with a training job are lower.
@@ -75,13 +76,14 @@ def main() -> int:
     ap.add_argument("--source", type=Path)
     ap.add_argument("--height", type=int, default=720, help="pick videos of this height (0: any)")
     ap.add_argument("--apply", type=int, default=0, help="time FaceSwapper.apply alone, this many passes")
+    ap.add_argument("--dynamic", type=float, help="SwapOptions.dynamic (default: SwapOptions' own)")
     args = ap.parse_args()
     if not (SHARED / "manifest.csv").is_file():
         print(f"{SHARED} is not present", file=sys.stderr)
         return 1
     from PIL import Image
 
-    from mimica.swap import UnsignedNotice, swap
+    from mimica.swap import SwapOptions, UnsignedNotice, swap
 
     warnings.simplefilter("ignore", UnsignedNotice)
     rows = [
@@ -118,7 +120,8 @@ def main() -> int:
                 c = ru.ru_utime + ru.ru_stime  # the whole process: the decoding and encoding threads too
                 cpu_marks.setdefault(stage, [c, c])[1] = c
 
-            swap(src, video, Path(d) / "out.mp4", progress=progress)
+            options = SwapOptions() if args.dynamic is None else SwapOptions(dynamic=args.dynamic)
+            swap(src, video, Path(d) / "out.mp4", options, progress=progress)
             took = time.perf_counter() - t0
             ru1 = resource.getrusage(resource.RUSAGE_SELF)
             cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
@@ -132,7 +135,8 @@ def main() -> int:
                 f"{video.name} {r['width']}x{r['height']} {n} frames: {took:.1f} s = {n / took:.1f} fps "
                 f"(landmark pass {n / max(lm[1] - lm[0], 1e-9):.0f} fps, swap pass "
                 f"{n / max(sw[1] - sw[0], 1e-9):.0f} fps); CPU {1000 * cpu / n:.1f} ms/frame (landmark pass "
-                f"{1000 * _span(cpu_marks, 'landmarks') / n:.1f}, swap pass {1000 * _span(cpu_marks, 'swap') / n:.1f})",
+                f"{1000 * _span(cpu_marks, 'landmarks') / n:.1f}, motion pass "
+                f"{1000 * _span(cpu_marks, 'motion') / n:.1f}, swap pass {1000 * _span(cpu_marks, 'swap') / n:.1f})",
                 flush=True,
             )
             total_frames += n

@@ -6,7 +6,7 @@ the target's own face swapped onto itself keeps only about 0.74 of the mouth's c
 (docs/benchmarks.md, "Expression"). The target's identity is in the static part of its face texture, its
 expression in what changes over time. So per face track a first pass warps every few frames' face into one
 fixed layout and averages its log-luminance (`TrackTexture.add`); at frame t the difference of that frame's
-face from the mean, band-limited to creases and shading (1-12% of the face size) and clipped, is warped onto
+face from the mean, band-limited to creases and shading (1-25% of the face size) and clipped, is warped onto
 the swapped face's geometry and multiplies its skin's luminance (`TrackTexture.transfer`). A picture has no
 track, so nothing of this applies to it.
 """
@@ -21,15 +21,17 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from mimica.swap.blend import wide_blur
 from mimica.swap.mesh import warp
 
 #: side of the fixed layout (pixels) the track's faces are averaged in: FF++ faces are 150-300 px
 LAYOUT_SIZE = 192
 #: band kept of the dynamic detail (Gaussian sigmas, fraction of the face size): below FINE is registration
 #: noise (a landmark's jitter moves an edge by a pixel or two), above COARSE the light that `relight` already
-#: takes from the target frame by frame
+#: takes from the target frame by frame (its SHADING_SIGMA). benchmarks/swap_quality.py, 4 videos: COARSE 0.12
+#: gave like gains on the quiet clips but took 004's mouth r from 0.918 to 0.882, 0.25 to 0.906
 FINE = 0.012
-COARSE = 0.12
+COARSE = 0.25
 #: the largest luminance change (log ratio, about +-15%) the detail may make: a crease or a shadow; an edge of the
 #: target's eyes, nose or mouth that registration missed would be stronger, and is cut down to this
 CLIP = 0.15
@@ -52,8 +54,8 @@ def _log_lum(rgb: NDArray[np.uint8]) -> NDArray[np.float32]:
 def _masked_blur(x: NDArray[np.float32], m: NDArray[np.float32], sigma: float) -> NDArray[np.float32]:
     """Gaussian mean of x over the pixels of m only (normalised convolution): the eye and mouth holes and the
     outside of the face do not leak in."""
-    num = cv2.GaussianBlur(x * m, (0, 0), sigma)
-    den = cv2.GaussianBlur(m, (0, 0), sigma)
+    num = wide_blur(x * m, sigma)
+    den = wide_blur(m, sigma)
     return np.asarray(num / np.maximum(den, 1e-3), np.float32)
 
 
@@ -65,6 +67,7 @@ class TrackTexture:
         self._box = (0, 0, size, size)
         self._sum = np.zeros((size, size), np.float64)
         self._count = np.zeros((size, size), np.float64)
+        self._mean: NDArray[np.float32] | None = None
 
     @property
     def frames(self) -> int:
@@ -79,14 +82,17 @@ class TrackTexture:
         lum, seen = self._sample(frame, mesh)
         self._sum += lum * seen
         self._count += seen
+        self._mean = None
 
     def detail(self, frame: NDArray[np.uint8], mesh: NDArray[np.float32]) -> NDArray[np.float32]:
         """The frame's face minus the mean, in the layout: log-luminance ratio, band-limited and clipped (0 where
         the mean or the frame has no face)."""
         lum, seen = self._sample(frame, mesh)
+        if self._mean is None:
+            self._mean = (self._sum / np.maximum(self._count, 1)).astype(np.float32)
         known = (seen * (self._count > 0)).astype(np.float32)
-        diff = (lum - self._sum / np.maximum(self._count, 1)).astype(np.float32) * known
-        span = float(self.layout.max(0).max() - self.layout.min(0).min())
+        diff = (lum - self._mean) * known
+        span = float(np.ptp(self.layout, axis=0).max())
         band = _masked_blur(diff, known, max(0.5, FINE * span)) - _masked_blur(diff, known, COARSE * span)
         return np.clip(band, -CLIP, CLIP) * known
 
