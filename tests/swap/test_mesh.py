@@ -38,3 +38,21 @@ def test_warp_onto_the_same_landmarks_redraws_the_face(astronaut):
     both = (cover2 > 0.5) & np.roll(inside, 5, axis=(0, 1))
     assert np.abs(moved[5:, 5:].astype(int) - crop[:-5, :-5])[both[5:, 5:]].mean() < 1.0
     assert len(triangles()) > 800
+
+
+def test_a_kept_raster_draws_the_same_warp(astronaut):
+    """`raster` once, then warps onto the same landmarks from other frames (mimica.swap.motion's layout): the
+    same pixels as drawing the triangles each time, and a float texture keeps its dtype."""
+    from mimica.swap.mesh import raster
+
+    mesh = create_detector("mediapipe").detect(astronaut).mesh[0]
+    layout = (mesh - mesh.min(0)) * np.float32(0.5) + np.float32(4)
+    box = (0, 0, int(layout[:, 0].max()) + 5, int(layout[:, 1].max()) + 5)
+    index = raster(layout, box)
+    for shift in (0.0, 3.5):
+        a, ca = warp(astronaut, mesh + np.float32(shift), layout, box)
+        b, cb = warp(astronaut, mesh + np.float32(shift), layout, box, index=index)
+        assert np.array_equal(ca, cb) and np.abs(a.astype(int) - b).max() == 0
+    lum = astronaut[..., 0].astype(np.float32) / 255
+    c, _ = warp(lum, mesh, layout, box, index=index)
+    assert c.dtype == np.float32 and c.shape == index.shape

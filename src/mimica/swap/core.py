@@ -4,9 +4,11 @@ The source's 468 landmarks (with FaceMesh's depth) are posed on the target by a 
 (mimica.swap.shape), so the eyes, nose and mouth keep the source's proportions, while the target's outline,
 eyes, mouth and expression stay; the source's texture is warped there (mimica.swap.mesh), takes the target's
 light and skin tone on skin only and its grain (mimica.swap.blend, regions from mimica.swap.regions), and is
-blended in a band inside the target's outline. Images go through `swap_image`, videos through `swap_video` (two
-passes: landmarks and tracks first, so gaps can be filled from both sides and the largest track chosen before
-anything is written; then warp, blend, mark and encode).
+blended in a band inside the target's outline. On video, the skin also takes what changes on the target's face
+from frame to frame (creases, the lids' and the jaw's shading: mimica.swap.motion, `SwapOptions.dynamic`).
+Images go through `swap_image`, videos through `swap_video` (landmarks and tracks first, so gaps can be filled
+from both sides and the largest track chosen before anything is written; then each track's mean face; then warp,
+blend, mark and encode).
 """
 
 from __future__ import annotations

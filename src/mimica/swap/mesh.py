@@ -63,6 +63,7 @@ def warp(
     box: tuple[int, int, int, int],
     tris: NDArray[np.int32] | None = None,
     max_stretch: float | None = None,
+    index: NDArray[np.int32] | None = None,
 ) -> tuple[NDArray, NDArray[np.float32]]:
     """The source face drawn on the destination landmarks inside box (x0, y0, x1, y1) of the destination frame:
     (crop (h, w, channels) of src_image's dtype, coverage mask (h, w) in {0, 1}).
@@ -71,6 +72,8 @@ def warp(
     tris: the triangles (default: FaceMesh's tessellation). max_stretch: triangles drawn more than this many
     times larger (in area, relative to the median triangle) than they are in the source are left out of the
     mask: slivers at the source's silhouette (background, hair) stretched over a cheek the source does not show.
+    index: `raster(dst_pts, box, tris)`, for warps onto the same landmarks again and again (then the drawing order
+    no longer follows the source's facing: for destinations whose triangles do not overlap).
     """
     x0, y0, x1, y1 = box
     h, w = y1 - y0, x1 - x0
@@ -85,11 +88,8 @@ def warp(
         s[:, 1, 1] - s[:, 0, 1]
     )
     facing = np.sign(area_d) == np.sign(area_s)
-    order = np.concatenate([np.flatnonzero(~facing), np.flatnonzero(facing)])
-    index = np.full((h, w), -1, np.int32)
-    poly = np.rint(d * 4).astype(np.int32)  # 2 fractional bits: sub-pixel edges
-    for p, t in zip(list(poly[order]), order.tolist(), strict=True):  # plain ints and arrays: less call overhead
-        cv2.fillConvexPoly(index, p, t, cv2.LINE_8, 2)
+    if index is None:
+        index = _raster(d, (h, w), np.concatenate([np.flatnonzero(~facing), np.flatnonzero(facing)]))
     drawn = np.ones(len(tris) + 1, bool)
     drawn[-1] = False  # index -1: no triangle
     if max_stretch is not None:
@@ -109,6 +109,25 @@ def warp(
     map_y = a[..., 1, 0] * xf + a[..., 1, 1] * yf + a[..., 1, 2]
     out = cv2.remap(src_image, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return np.asarray(out, src_image.dtype), mask.astype(np.float32)
+
+
+def _raster(d: NDArray[np.float32], shape: tuple[int, int], order: NDArray[np.intp]) -> NDArray[np.int32]:
+    index = np.full(shape, -1, np.int32)
+    poly = np.rint(d * 4).astype(np.int32)  # 2 fractional bits: sub-pixel edges
+    for p, t in zip(list(poly[order]), order.tolist(), strict=True):  # plain ints and arrays: less call overhead
+        cv2.fillConvexPoly(index, p, t, cv2.LINE_8, 2)
+    return index
+
+
+def raster(
+    dst_pts: NDArray[np.float32], box: tuple[int, int, int, int], tris: NDArray[np.int32] | None = None
+) -> NDArray[np.int32]:
+    """(h, w) of box: the triangle drawn at each pixel (-1: none), as `warp` draws them; its rasterising is most
+    of a small warp's cost."""
+    x0, y0, x1, y1 = box
+    tris = triangles() if tris is None else tris
+    d = (dst_pts - np.array([x0, y0], np.float32)).astype(np.float32)[tris]
+    return _raster(d, (y1 - y0, x1 - x0), np.arange(len(tris)))
 
 
 def face_box(pts: NDArray[np.float32], shape: tuple[int, ...], pad: float = 0.15) -> tuple[int, int, int, int]:

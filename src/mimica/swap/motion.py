@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mimica.swap.blend import wide_blur
-from mimica.swap.mesh import warp
+from mimica.swap.mesh import raster, warp
 
 #: side of the fixed layout (pixels) the track's faces are averaged in: FF++ faces are 150-300 px
 LAYOUT_SIZE = 192
@@ -65,6 +65,8 @@ class TrackTexture:
     def __init__(self, layout: NDArray[np.float32], size: int = LAYOUT_SIZE) -> None:
         self.layout, self.size = layout, size
         self._box = (0, 0, size, size)
+        self._span = float(np.ptp(layout, axis=0).max())
+        self._index = raster(layout, self._box)  # the layout is the same for every frame
         self._sum = np.zeros((size, size), np.float64)
         self._count = np.zeros((size, size), np.float64)
         self._mean: NDArray[np.float32] | None = None
@@ -74,7 +76,7 @@ class TrackTexture:
         return int(self._count.max())
 
     def _sample(self, frame: NDArray[np.uint8], mesh: NDArray[np.float32]):
-        face, seen = warp(frame, mesh, self.layout, self._box)
+        face, seen = warp(frame, mesh, self.layout, self._box, index=self._index)
         return _log_lum(face), seen
 
     def add(self, frame: NDArray[np.uint8], mesh: NDArray[np.float32]) -> None:
@@ -92,7 +94,7 @@ class TrackTexture:
             self._mean = (self._sum / np.maximum(self._count, 1)).astype(np.float32)
         known = (seen * (self._count > 0)).astype(np.float32)
         diff = (lum - self._mean) * known
-        span = float(np.ptp(self.layout, axis=0).max())
+        span = self._span
         band = _masked_blur(diff, known, max(0.5, FINE * span)) - _masked_blur(diff, known, COARSE * span)
         return np.clip(band, -CLIP, CLIP) * known
 
@@ -109,8 +111,19 @@ class TrackTexture:
         """`face` (the swapped face, crop `box` of the frame) with the target frame's detail (its face on `mesh`)
         drawn on the destination landmarks `dst`: each pixel's luminance times exp(strength * weight * detail),
         R, G and B alike, so the skin's colour stays."""
-        d, reach = warp(self.detail(frame, mesh), self.layout, dst, box)
-        gain = np.exp(strength * weight * reach * d)
+        x0, y0, x1, y1 = box
+        w, h = x1 - x0, y1 - y0
+        local = dst - np.array([x0, y0], np.float32)
+        # the detail has the layout's resolution: drawn at that scale, then enlarged (a quarter of the work on a
+        # 720p face)
+        k = min(1.0, self._span / max(float(np.ptp(dst, axis=0).max()), 1.0))
+        sw, sh = max(2, int(round(w * k))), max(2, int(round(h * k)))
+        scale = np.array([sw / w, sh / h], np.float32)
+        d, reach = warp(self.detail(frame, mesh), self.layout, (local + 0.5) * scale - 0.5, (0, 0, sw, sh))
+        d *= reach
+        if (sw, sh) != (w, h):
+            d = cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)
+        gain = np.exp(strength * weight * d)
         return np.clip(face * gain[..., None] + 0.5, 0, 255).astype(np.uint8)
 
 
