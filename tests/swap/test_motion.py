@@ -89,3 +89,31 @@ def test_strength_0_is_the_swap_without_it(track):
 def test_negative_strength_is_refused():
     with pytest.raises(SwapError, match="dynamic"):
         SwapOptions(dynamic=-0.5)
+
+
+def test_a_video_gets_a_texture_per_track_and_a_still_look_adds_little(media, tmp_path):
+    """The mean face of the clip's one track from every second frame. The clip's face only moves (its look does
+    not change), so what the option adds is registration noise only: a small part of what the swap changes."""
+    from tests.swap.swapmedia import frames_of
+
+    from mimica.swap import swap
+    from mimica.swap.core import select_tracks, smooth_tracks, track_video
+    from mimica.swap.motion import track_textures
+
+    clip = media["clip"]
+    ff, times, n = track_video(clip)
+    tracks = select_tracks(ff, SwapOptions())
+    meshes = smooth_tracks(ff, times, tracks, SwapOptions(), 25.0)
+    textures = track_textures(clip, meshes)
+    tid = tracks[0]
+    assert set(textures) == set(tracks) and textures[tid].frames == (n + 1) // 2
+    face = SourceFace.from_image(cv2.imread(str(media["source"]))[..., ::-1].copy())
+    on, off = FaceSwapper(face, SwapOptions(), textures), FaceSwapper(face, SwapOptions(dynamic=0.0))
+    added, swapped = [], []
+    for i, frame in enumerate(frames_of(clip)):
+        a, b = on.apply(frame, meshes[tid][i], track=tid), off.apply(frame, meshes[tid][i], track=tid)
+        added.append(np.abs(a.astype(int) - b).mean())
+        swapped.append(np.abs(b.astype(int) - frame).mean())
+    assert np.mean(added) < 0.1 * np.mean(swapped), (added, swapped)
+    # and the whole video path runs with it (the default)
+    assert len(frames_of(swap(media["source"], clip, tmp_path / "on.mp4"))) == n
