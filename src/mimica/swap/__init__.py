@@ -111,7 +111,7 @@ def swap_video(
     progress: Progress | None = None,
     max_frames: int | None = None,
 ) -> Path:
-    """Three passes over the video: landmarks and tracks; each track's mean face (every 2nd frame, only when
+    """Three passes over the video: landmarks and tracks; each track's mean face (every 3rd frame, only when
     options.dynamic > 0); then warp + mark + encode with the audio remuxed.
     max_frames: stop after this many frames (the audio then runs to its end in the file; forge uses it)."""
     import av
