@@ -29,7 +29,7 @@ LAYOUT_SIZE = 192
 #: band kept of the dynamic detail (Gaussian sigmas, fraction of the face size): below FINE is registration
 #: noise (a landmark's jitter moves an edge by a pixel or two), above COARSE the light that `relight` already
 #: takes from the target frame by frame (its SHADING_SIGMA). benchmarks/swap_quality.py, 4 videos: COARSE 0.12
-#: gave like gains on the quiet clips but took 004's mouth r from 0.918 to 0.882, 0.25 to 0.906
+#: gave like gains on the quiet clips but took 004's mouth r from 0.918 to 0.882; 0.25 gives 0.89-0.91
 FINE = 0.012
 COARSE = 0.25
 #: the largest luminance change (log ratio, about +-15%) the detail may make: a crease or a shadow; an edge of the
@@ -75,7 +75,9 @@ class TrackTexture:
     def frames(self) -> int:
         return int(self._count.max())
 
-    def _sample(self, frame: NDArray[np.uint8], mesh: NDArray[np.float32]):
+    def _sample(
+        self, frame: NDArray[np.uint8], mesh: NDArray[np.float32]
+    ) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         face, seen = warp(frame, mesh, self.layout, self._box, index=self._index)
         return _log_lum(face), seen
 
@@ -136,8 +138,8 @@ def track_textures(
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict[int, TrackTexture]:
     """The mean texture of each track (`meshes`: track id -> frame index -> landmarks, as `smooth_tracks` gives),
-    from one decode pass over `target` sampling every `every`-th frame (a mean of 33 frames out of 100 or
-    of thousands: the same detail, at a third of the cost of sampling them all)."""
+    from one decode pass over `target` sampling every `every`-th frame (every 3rd and every 2nd gave the same
+    expression figures within their noise; docs/benchmarks.md)."""
     from mimica.swap.core import _open_video, _stream_orientation, _upright
 
     out = {tid: TrackTexture(layout_of(list(m.values()))) for tid, m in meshes.items() if m}
