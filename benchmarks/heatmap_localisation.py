@@ -11,7 +11,12 @@ inside that region is compared with what maps that know nothing would score:
 - uniform over the crop (share = the region's area / the crop's area),
 - uniform over the face mask (share = the region's area inside the face / the face's area),
 - the former report's map: an 8x8 grid of grey cells over the whole crop (`occlusion_maps`),
-- the report's map now: overlapping 16-px patches (stride 8) over the face only (`evidence_maps`).
+- the report's map now: overlapping 16-px patches (stride 8) over the face only (`evidence_maps`),
+- for a patch-level model (its card's `training.patch`, issue 19): its own logit map, the network run fully
+  convolutionally (one calibrated log-odds per position of its last feature map, upsampled to the crop; its
+  positive part counts, as for the other maps), over the whole crop and over the face only (as the report's
+  map). Needs torch (`pip install -e '.[train]'`): the
+  ONNX file returns the pooled logit only, so the map is computed from the same weights read back from it.
 Without ../shared/data the astronaut (scikit-image) is blended `--n` times with different random masks.
 Prints a table (means with 95% bootstrap intervals over faces) and the pointing game: how often the map's
 hottest pixel lies inside the blended region. Nothing is written unless --json is given.
@@ -25,13 +30,14 @@ import sys
 import time
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PIL import Image
 
 from mimica.align import crop_faces, transform_points
 from mimica.faces import create_detector
 from mimica.models import DEFAULT_MODEL, load_model
-from mimica.report.occlusion import PATCH, evidence_maps, face_mask, mass_inside, occlusion_maps
+from mimica.report.occlusion import PATCH, evidence_maps, face_mask, log_odds, mass_inside, occlusion_maps
 from mimica.train.sbi import self_blend
 
 SHARED_FACES = Path(__file__).resolve().parents[2] / "shared" / "data" / "faces" / "fairface" / "val"
@@ -54,6 +60,33 @@ def bootstrap(values: list[float], seed: int = 0, rounds: int = 2000) -> tuple[f
     return float(v.mean()), float(np.quantile(means, 0.025)), float(np.quantile(means, 0.975))
 
 
+def logit_map_fn(clf, model: str):  # type: ignore[no-untyped-def]
+    """For a patch-level card: crops (n, h, w, 3) uint8 -> (n, h, w) maps of calibrated log-odds, one per
+    position of the network's last feature map, from the card's ONNX weights; None for a face-level card."""
+    patch = clf.card.training.get("patch")
+    if not patch:
+        return None
+    import torch
+
+    from mimica.models.registry import card_path_of
+    from mimica.train.export import state_dict_from_onnx
+    from mimica.train.net import create_net
+    from mimica.train.patches import logit_map
+
+    net = create_net(clf.card.training["config"]["net"])
+    net.load_state_dict(state_dict_from_onnx(card_path_of(model).parent / clf.card.onnx_file, net))
+    net.eval()
+
+    def maps(crops: np.ndarray) -> np.ndarray:
+        x = torch.from_numpy(clf.preprocess(crops))
+        with torch.no_grad():
+            m = log_odds(clf, logit_map(net, x).numpy())
+        h, w = crops.shape[1:3]
+        return np.stack([cv2.resize(k, (w, h), interpolation=cv2.INTER_LINEAR) for k in m])
+
+    return maps
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--faces", type=Path, default=SHARED_FACES)
@@ -74,6 +107,10 @@ def main() -> int:
     rows: dict[str, list[float]] = {k: [] for k in ("uniform crop", "uniform face", "grid 8x8 (before)",
                                                     "face patches (now)")}
     hits: dict[str, list[float]] = {"grid 8x8 (before)": [], "face patches (now)": []}
+    own_map = logit_map_fn(clf, args.model)
+    if own_map is not None:
+        for name in ("own logit map", "own logit map, face only"):
+            rows[name], hits[name] = [], []
     probs_fake, probs_real, no_signal = [], [], 0
     t0 = time.perf_counter()
     for img in photos(args.faces, args.n):
@@ -92,9 +129,17 @@ def main() -> int:
         grid = occlusion_maps(clf, fake[None])[0]
         ours = evidence_maps(clf, fake[None], mask[None], patch=args.patch, fill=args.fill)[0]
         share_grid, share_ours = mass_inside(grid, region), mass_inside(ours, region)
-        if share_grid is None or share_ours is None:  # the model saw no evidence at all in this face
+        own = own_map(fake[None])[0] if own_map is not None else None
+        share_own = mass_inside(own, region) if own is not None else 1.0
+        if share_grid is None or share_ours is None or share_own is None:  # no evidence at all in this face
             no_signal += 1
             continue
+        if own is not None:
+            on_face = np.where(mask, own, -np.inf)
+            rows["own logit map"].append(float(share_own))
+            rows["own logit map, face only"].append(float(mass_inside(np.where(mask, own, 0), region) or 0.0))
+            hits["own logit map"].append(float(region.flat[int(np.argmax(own))]))
+            hits["own logit map, face only"].append(float(region.flat[int(np.argmax(on_face))]))
         rows["uniform crop"].append(float(region.mean()))
         rows["uniform face"].append(float((region & mask).sum() / max(mask.sum(), 1)))
         rows["grid 8x8 (before)"].append(share_grid)
