@@ -216,6 +216,7 @@ class FaceSwapper:
         warped[sub] = _mix(inner[sub], warped[sub], own[sub])
         cover = np.maximum(cover, hole)
         warped, cover = _fill_gaps(warped, cover, valid, own, local)
+        face = _face_mask(cover, local)  # cover is final here: the blend mask, and where colour and detail go
         state = self._state.setdefault(-1 if track is None else track, _Steady())
         if state.grey is None or track is None:
             state.grey = is_greyscale(frame)
@@ -230,16 +231,15 @@ class FaceSwapper:
             state.noise = k * (state.noise or 0.0) + (1 - k) * noise
             warped = add_grain(warped, state.sigma, state.noise, self._rng)
         elif o.color == "reinhard":
-            warped = reinhard(warped, bg, (_face_mask(cover, local) > 0.5).astype(np.float32))
+            warped = reinhard(warped, bg, (face > 0.5).astype(np.float32))
         texture = self.textures.get(track) if track is not None and o.dynamic > 0 else None
         if texture is not None:
             # the target's own lids, lips and openings already move; the detail goes on the rest of the face
-            skin = _face_mask(cover, local) * (1 - np.minimum(1, own + hole))
+            skin = face * (1 - np.minimum(1, own + hole))
             warped = texture.transfer(warped, frame, mesh, dst, (x0, y0, x1, y1), skin, o.dynamic)
         if state.grey:
             warped = to_grey(warped)
-        mask = _face_mask(cover, local)
-        mask = feather(mask, int(round(o.erode * size)), int(round(o.feather * size)))
+        mask = feather(face, int(round(o.erode * size)), int(round(o.feather * size)))
         out = frame.copy()
         if o.blend == "poisson":
             c = center or ((x0 + x1) // 2, (y0 + y1) // 2)

@@ -156,7 +156,9 @@ def track_textures(
                     break
                 if progress:
                     progress("motion", idx + 1, total)
-                here = [(tid, m[idx]) for tid, m in meshes.items() if idx % every == 0 and idx in m and tid in out]
+                if idx % every:
+                    continue
+                here = [(tid, m[idx]) for tid, m in meshes.items() if idx in m and tid in out]
                 if here:
                     image = _upright(frame, rot)
                     for tid, mesh in here:
