@@ -130,13 +130,14 @@ def main() -> int:
         ours = evidence_maps(clf, fake[None], mask[None], patch=args.patch, fill=args.fill)[0]
         share_grid, share_ours = mass_inside(grid, region), mass_inside(ours, region)
         own = own_map(fake[None])[0] if own_map is not None else None
-        share_own = mass_inside(own, region) if own is not None else 1.0
-        if share_grid is None or share_ours is None or share_own is None:  # no evidence at all in this face
-            no_signal += 1
+        share_own = mass_inside(own, region) if own is not None else None
+        if share_grid is None or share_ours is None or (own is not None and share_own is None):
+            no_signal += 1  # a map with no evidence at all in this face
             continue
         if own is not None:
             on_face = np.where(mask, own, -np.inf)
-            rows["own logit map"].append(float(share_own))
+            rows["own logit map"].append(float(share_own or 0.0))
+            # evidence only off the face counts as none inside the blend
             rows["own logit map, face only"].append(float(mass_inside(np.where(mask, own, 0), region) or 0.0))
             hits["own logit map"].append(float(region.flat[int(np.argmax(own))]))
             hits["own logit map, face only"].append(float(region.flat[int(np.argmax(on_face))]))
