@@ -1,7 +1,8 @@
 """How good `mimica swap` is, on pairs of different people from ../shared/data (issue 15).
 
     PYTHONPATH=src python benchmarks/swap_quality.py [--ffpp 12] [--fairface 12] [--videos 4] [--frames 100]
-        [--fakes 12] [--identity 1.0] [--dynamic S] [--ceiling] [--self-swap] [--show DIR] [--json out.json]
+        [--fakes 12] [--reference N] [--identity 1.0] [--dynamic S] [--ceiling] [--self-swap] [--show DIR]
+        [--json out.json]
 
 Needs the [bench] extra (dlib's face-recognition ResNet: `pip install dlib-bin==20.0.1.post1
 face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime dependencies).
@@ -20,6 +21,13 @@ face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime depen
   output frame against the target frame's; Pearson correlation per video. `--ceiling`: the same measure of
   the target against a re-encode of itself and against the smoothed landmarks the swap draws on (how much of
   the loss is FaceMesh's own jitter); `--self-swap`: each target's own middle frame as the source.
+- Expression against FF++ (`--reference N`, 0 = off): FF++'s Deepfakes (an autoencoder trained per pair),
+  FaceSwap (a graphics swap) and Face2Face (reenactment: the source's expression on the target, so its r should
+  be near 0, which shows the measure can fail) c23 fakes, each against its original target video, and mimica's
+  swap of the same source person (the middle frame of the source's original) onto the same target: the same
+  Pearson r of the first `--frames` frames, per pair and paired (median difference, wins, Wilcoxon signed-rank).
+  Identity on five frames of each (dlib, as above, against the source frame mimica was given): the share of
+  frames that pass. Pairs whose source original is not in ../shared are skipped.
 - Blend detector: `mimica scan --no-provenance` probability of the swapped videos against FF++ FaceSwap c23
   fakes (`--fakes` of them); medians.
 Nothing is written outside a temporary folder, except the side-by-sides of `--show` (which then hold frames of
@@ -44,7 +52,10 @@ from PIL import Image
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 YOUTUBE = SHARED / "ffpp/original_sequences/youtube/c23/videos"
-FACESWAP = SHARED / "ffpp/manipulated_sequences/FaceSwap/c23/videos"
+MANIPULATED = SHARED / "ffpp/manipulated_sequences"
+FACESWAP = MANIPULATED / "FaceSwap/c23/videos"
+#: FF++'s own swaps and reenactment, measured for expression on the same target videos as mimica's
+REFERENCES = ("Deepfakes", "FaceSwap", "Face2Face")
 FAIRFACE = SHARED / "faces/fairface/val"
 SAME_PERSON = 0.6
 
@@ -294,6 +305,122 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
     return made
 
 
+def reference_pairs(limit: int) -> list[tuple[str, str]]:
+    """(target, source) ids of FF++'s fakes of REFERENCES whose target and source originals are both here."""
+    pairs = set()
+    for method in REFERENCES:
+        for v in (MANIPULATED / method / "c23/videos").glob("*.mp4"):
+            target, source = v.stem.split("_")[:2]
+            if (YOUTUBE / f"{target}.mp4").is_file() and (YOUTUBE / f"{source}.mp4").is_file():
+                pairs.add((target, source))
+    return sorted(pairs)[:limit]
+
+
+def frames_of(video: Path, indices: list[int]) -> list[NDArray[np.uint8]]:
+    import av
+
+    want, out = set(indices), []
+    with av.open(str(video)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i in want:
+                out.append(f.to_ndarray(format="rgb24"))
+            if i >= max(indices):
+                break
+    return out
+
+
+def video_identity(ident: Identity, det, source: NDArray[np.float64], target: list, video: Path, at: list[int]):
+    """Share of the sampled frames of `video` within SAME_PERSON of the source's descriptor and closer to it than
+    to the target's same frame, and the median distance to the source."""
+    passes, dist = [], []
+    for t, o in zip(target, frames_of(video, at), strict=False):
+        mt, mo = largest_mesh(det, t), largest_mesh(det, o)
+        if mt is None or mo is None:
+            continue
+        eo = ident.descriptor(o, mo)
+        d_src, d_tgt = float(np.linalg.norm(eo - source)), float(np.linalg.norm(eo - ident.descriptor(t, mt)))
+        passes.append(d_src < SAME_PERSON and d_src < d_tgt)
+        dist.append(d_src)
+    return {"identity": float(np.mean(passes)) if passes else float("nan"),
+            "to_source": float(np.median(dist)) if dist else float("nan")}  # fmt: skip
+
+
+def bench_reference(args, ident: Identity, rows: dict, tmp: Path) -> None:
+    """mimica's swap and FF++'s methods on the same targets and source people: expression r of each, and
+    identity on five frames of each (dlib, as for the pictures)."""
+    from mimica.faces import create_detector
+    from mimica.swap import Marking, SourceFace, SwapOptions
+    from mimica.swap import swap_video as swap_video_fn
+
+    det = create_detector("mediapipe")
+    options = SwapOptions(identity=args.identity, dynamic=args.dynamic)
+    at = [int(args.frames * q) for q in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    for target, source in reference_pairs(args.reference):
+        tgt_v = YOUTUBE / f"{target}.mp4"
+        a = openings_of(tgt_v, args.frames)
+        tgt_frames = frames_of(tgt_v, at)
+        src = frame_at(YOUTUBE / f"{source}.mp4", 0.5)
+        ms = largest_mesh(det, src)
+        if ms is None:
+            print(f"reference {target}_{source}: no face in the source frame, skipped", flush=True)
+            continue
+        es = ident.descriptor(src, ms)
+        out = tmp / f"ref_{target}_{source}.mp4"
+        swap_video_fn(SourceFace.from_image(src, det), tgt_v, out, options, Marking(), max_frames=args.frames)
+        videos = {"mimica": out} | {m: MANIPULATED / m / f"c23/videos/{target}_{source}.mp4" for m in REFERENCES}
+        r: dict = {"pair": f"{target}_{source}"}
+        for name, v in videos.items():
+            if v.is_file():
+                r[name] = correlations(a, openings_of(v, args.frames)) | video_identity(
+                    ident, det, es, tgt_frames, v, at
+                )
+        out.unlink()
+        rows.setdefault("reference", []).append(r)
+        print(
+            f"reference {r['pair']} (target SD mouth {r['mimica']['mouth_target_sd']:.3f}, eyes "
+            f"{r['mimica']['eyes_target_sd']:.3f}): "
+            + "; ".join(
+                f"{k} mouth {c['mouth']:.3f} eyes {c['eyes']:.3f} identity {c['identity']:.1f} ({c['to_source']:.2f})"
+                for k, c in r.items()
+                if k != "pair"
+            ),
+            flush=True,
+        )
+
+
+def reference_summary(refs: list[dict]) -> list[str]:
+    """Per method and measure: medians over the pairs both have, mimica's paired wins and a Wilcoxon p."""
+    from scipy.stats import wilcoxon
+
+    lines = []
+    for method in ("mimica", *REFERENCES):
+        ids = [r[method] for r in refs if method in r]
+        if ids:
+            lines.append(
+                f"identity on video, {method}: {np.nanmean([x['identity'] for x in ids]):.0%} of the sampled frames "
+                f"of {len(ids)} pairs as the source (median distance {np.nanmedian([x['to_source'] for x in ids]):.3f})"
+            )
+    for part in ("mouth", "eyes"):
+        ours = [r["mimica"][part] for r in refs]
+        lines.append(
+            f"expression vs FF++, {part}: mimica median {np.nanmedian(ours):.3f} over {len(ours)} pairs, "
+            f"{sum(x >= 0.9 for x in ours)} at or above 0.9"
+        )
+        for method in REFERENCES:
+            both = [(r["mimica"][part], r[method][part]) for r in refs if method in r]
+            both = [(x, y) for x, y in both if np.isfinite(x) and np.isfinite(y)]
+            if not both:
+                continue
+            x, y = np.array(both).T
+            p = float(wilcoxon(x, y).pvalue) if len(both) > 1 and np.any(x != y) else float("nan")
+            lines.append(
+                f"  vs {method} ({len(both)} pairs): median {np.median(y):.3f} (mimica {np.median(x):.3f}), "
+                f"mimica higher in {int((x > y).sum())}, median difference {np.median(x - y):+.3f}, "
+                f"Wilcoxon p {p:.3g}"
+            )
+    return lines
+
+
 def bench_detector(args, ours: list[Path], rows: dict, tmp: Path) -> None:
     from mimica.scan import Scanner
 
@@ -366,6 +493,8 @@ def summary(rows: dict) -> str:
             + f" (min {min(r['mouth'] for r in vs):.3f}); eyes "
             + ", ".join(f"{r['eyes']:.3f}" for r in vs)
         )
+    if rows.get("reference"):
+        lines += reference_summary(rows["reference"])
     if "detector" in rows:
         d = rows["detector"]
         lines.append(
@@ -384,6 +513,9 @@ def main() -> int:
     ap.add_argument("--videos", type=int, default=4)
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--fakes", type=int, default=12)
+    ap.add_argument(
+        "--reference", type=int, default=0, help="expression of FF++'s own fakes and mimica's on up to N FF++ pairs"
+    )
     ap.add_argument(
         "--ceiling",
         action="store_true",
@@ -419,6 +551,8 @@ def main() -> int:
         ours = bench_videos(args, rows, Path(d)) if args.videos else []
         if ours and args.fakes:
             bench_detector(args, ours, rows, Path(d))
+        if args.reference:
+            bench_reference(args, ident, rows, Path(d))
     print(summary(rows))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))

@@ -310,3 +310,26 @@ def test_the_targets_lid_edge_stays_around_its_eyes(astronaut):
     target = cv2.cvtColor(astronaut, cv2.COLOR_RGB2GRAY)[ring].astype(float).mean()
     assert grey[0.0] < target - 20, (grey, target)  # without the band: the source's eyeliner
     assert grey[1.0] - grey[0.0] > 0.6 * (target - grey[0.0]), (grey, target)
+
+
+@pytest.mark.parametrize("blend", ["laplacian", "alpha"])
+def test_the_source_pictures_background_never_reaches_the_output(media, blend):
+    """Outside the drawn face the warp samples nothing of the source (its border pixel stands there); the blend's
+    soft edge and the pyramid's coarse bands reach past the face, so a source shot against a white wall gave a
+    grey smear along the target's jaw. Two sources that differ only off their face must give the same swap."""
+    import cv2
+
+    from mimica.faces.landmarks import FACE_OVAL
+    from mimica.swap import FaceSwapper, SourceFace
+
+    target = np.asarray(Image.open(media["target"]).convert("RGB"))
+    face = SourceFace.from_image(np.asarray(Image.open(media["source"]).convert("RGB")))
+    off = np.ones(face.image.shape[:2], np.uint8)
+    cv2.fillPoly(off, [np.rint(face.mesh[list(FACE_OVAL)]).astype(np.int32)], 0)
+    off = cv2.erode(off, np.ones((15, 15), np.uint8)).astype(bool)  # clear of the outline at every pyramid level
+    mesh, outs = _mesh(target), []
+    for colour in ((255, 255, 255), (0, 255, 0)):
+        img = face.image.copy()
+        img[off] = colour
+        outs.append(FaceSwapper(SourceFace(img, face.mesh, face.depth), SwapOptions(blend=blend)).apply(target, mesh))
+    assert np.abs(outs[0].astype(int) - outs[1].astype(int)).max() <= 1

@@ -216,6 +216,9 @@ class FaceSwapper:
         warped[sub] = _mix(inner[sub], warped[sub], own[sub])
         cover = np.maximum(cover, hole)
         warped, cover = _fill_gaps(warped, cover, valid, own, local)
+        # off the drawn face the warp holds the source's border pixel; the blend's soft edge and coarse bands
+        # reach there, so it is the target's own pixels
+        warped = _mix(warped, bg, cover)
         face = _face_mask(cover, local)  # cover is final here: the blend mask, and where colour and detail go
         state = self._state.setdefault(-1 if track is None else track, _Steady())
         if state.grey is None or track is None:
@@ -308,7 +311,11 @@ def _fill_gaps(
     x0, x1 = max(0, int(xs.min()) - 8), min(w, int(xs.max()) + 9)
     filled = warped.copy()
     part = np.ascontiguousarray(warped[y0:y1, x0:x1])
-    filled[y0:y1, x0:x1] = cv2.inpaint(part, gaps[y0:y1, x0:x1].astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    # what the source does not cover is the warp's border pixel (the source picture's background): not a colour
+    # to paint from, so it is painted over too, and only the gaps are kept
+    unknown = (gaps | (cover < 0.5))[y0:y1, x0:x1]
+    painted = cv2.inpaint(part, unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
+    filled[y0:y1, x0:x1] = np.where(gaps[y0:y1, x0:x1, None], painted, part)
     return filled, np.maximum(cover, gaps.astype(np.float32))
 
 
