@@ -311,11 +311,14 @@ def _fill_gaps(
     x0, x1 = max(0, int(xs.min()) - 8), min(w, int(xs.max()) + 9)
     filled = warped.copy()
     part = np.ascontiguousarray(warped[y0:y1, x0:x1])
-    # what the source does not cover is the warp's border pixel (the source picture's background): not a colour
-    # to paint from, so it is painted over too, and only the gaps are kept
-    unknown = (gaps | (cover < 0.5))[y0:y1, x0:x1]
-    painted = cv2.inpaint(part, unknown.astype(np.uint8), 3, cv2.INPAINT_TELEA)
-    filled[y0:y1, x0:x1] = np.where(gaps[y0:y1, x0:x1, None], painted, part)
+    # what the source does not cover holds the warp's border pixel (the source picture's background), not a
+    # colour to paint from: it takes the covered face's local mean first (normalised convolution)
+    c = (cover[y0:y1, x0:x1] >= 0.5).astype(np.float32)
+    sigma = 0.02 * float(np.ptp(local, axis=0).max()) + 1.0
+    mean = cv2.GaussianBlur(part.astype(np.float32) * c[..., None], (0, 0), sigma)
+    weight = cv2.GaussianBlur(c, (0, 0), sigma)[..., None]
+    near = np.where(c[..., None] > 0, part, np.clip(mean / np.maximum(weight, 1e-3), 0, 255)).astype(np.uint8)
+    filled[y0:y1, x0:x1] = cv2.inpaint(near, gaps[y0:y1, x0:x1].astype(np.uint8), 3, cv2.INPAINT_TELEA)
     return filled, np.maximum(cover, gaps.astype(np.float32))
 
 
