@@ -1,8 +1,8 @@
 """How good `mimica swap` is, on pairs of different people from ../shared/data (issue 15).
 
     PYTHONPATH=src python benchmarks/swap_quality.py [--ffpp 12] [--fairface 12] [--videos 4] [--frames 100]
-        [--fakes 12] [--reference N] [--identity 1.0] [--dynamic S] [--ceiling] [--self-swap] [--show DIR]
-        [--json out.json]
+        [--fakes 12] [--reference N] [--identity 1.0] [--dynamic S] [--expression E] [--ceiling] [--where]
+        [--self-swap] [--show DIR] [--json out.json]
 
 Needs the [bench] extra (dlib's face-recognition ResNet: `pip install dlib-bin==20.0.1.post1
 face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime dependencies).
@@ -18,9 +18,13 @@ face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime depen
   (max - min of R, G, B) of the output.
 - Watermark: the worst 64-px window's PSNR of the marked output against the unmarked one.
 - Expression, on `--videos` video pairs (`--frames` frames each): FaceMesh's eye and mouth openings of every
-  output frame against the target frame's; Pearson correlation per video. `--ceiling`: the same measure of
-  the target against a re-encode of itself and against the smoothed landmarks the swap draws on (how much of
-  the loss is FaceMesh's own jitter); `--self-swap`: each target's own middle frame as the source.
+  output frame against the target frame's; Pearson correlation per video; beside it, the landmark jitter of
+  output and target (steadiness: mean |second difference| of FaceMesh's points, thousandths of the face size).
+  `--ceiling`: the same measure of the target against a re-encode of itself and against the smoothed landmarks
+  the swap draws on (how much of the loss is FaceMesh's own jitter); `--self-swap`: each target's own middle
+  frame as the source; `--where`: the output with one region of the target's frame pasted back (lips, lower
+  face, eyes and brows, upper face with and without them), read the same way: where FaceMesh takes an opening
+  from.
 - Expression against FF++ (`--reference N`, 0 = off): FF++'s Deepfakes (an autoencoder trained per pair),
   FaceSwap (a graphics swap) and Face2Face (reenactment: the source's expression on the target, so its r should
   be near 0, which shows the measure can fail) c23 fakes, each against its original target video, and mimica's
@@ -197,24 +201,78 @@ def bench_pictures(args, ident: Identity, rows: dict, show: Path | None) -> None
             Image.fromarray(strip).save(show / f"{name.replace(' ', '_').replace('->', '_to_')}.png")
 
 
-def openings_of(video: Path, limit: int) -> list[NDArray[np.float32] | None]:
+def decoded(video: Path, limit: int):
     import av
 
+    with av.open(str(video)) as c:
+        for i, f in enumerate(c.decode(video=0)):
+            if i >= limit:
+                break
+            yield f.to_ndarray(format="rgb24")
+
+
+def meshes_of(frames) -> list[NDArray[np.float32] | None]:
+    """FaceMesh in video mode over the frames, the largest face of each."""
     from mimica.swap.core import VideoLandmarker
-    from mimica.swap.regions import openings
 
     lm = VideoLandmarker(max_faces=1)
     out: list[NDArray[np.float32] | None] = []
     try:
-        with av.open(str(video)) as c:
-            for i, f in enumerate(c.decode(video=0)):
-                if i >= limit:
-                    break
-                faces = lm.detect(f.to_ndarray(format="rgb24"))
-                out.append(openings(faces.mesh[int(np.argmax(faces.area))]) if len(faces) else None)
+        for f in frames:
+            faces = lm.detect(f)
+            out.append(faces.mesh[int(np.argmax(faces.area))] if len(faces) else None)
     finally:
         lm.close()
     return out
+
+
+def openings_of(video: Path | list, limit: int) -> list[NDArray[np.float32] | None]:
+    from mimica.swap.regions import openings
+
+    frames = decoded(video, limit) if isinstance(video, Path) else video[:limit]
+    return [None if m is None else openings(m) for m in meshes_of(frames)]
+
+
+def where_read(target: Path, output: Path, frames: int) -> dict[str, dict[str, float]]:
+    """Where FaceMesh reads the openings from: the output with one region of the target's own frame pasted in
+    (by the target's landmarks, softened by 1% of the face size), each read against the target."""
+    from mimica.faces.landmarks import FACE_OVAL
+    from mimica.swap.regions import LEFT_BROW, LEFT_EYE, OUTER_LIPS, RIGHT_BROW, RIGHT_EYE, fill_loops, openings
+
+    tgt, out = list(decoded(target, frames)), list(decoded(output, frames))
+    meshes = meshes_of(tgt)
+    a = [None if m is None else openings(m) for m in meshes]
+
+    def region(m: NDArray[np.float32], shape, name: str) -> NDArray[np.float32]:
+        size = float(np.ptp(m, axis=0).max())
+        grown = lambda r, g: cv2.dilate(r, np.ones((max(1, int(g * size)),) * 2, np.uint8))  # noqa: E731
+        face = fill_loops(shape, m, (FACE_OVAL,))
+        eyes = fill_loops(shape, m, (RIGHT_EYE, LEFT_EYE, RIGHT_BROW, LEFT_BROW))
+        nose = int(m[1, 1])  # the nose tip's row
+        if name == "lips":
+            r = grown(fill_loops(shape, m, (OUTER_LIPS,)), 0.04)
+        elif name == "eyes and brows":
+            r = grown(eyes, 0.04)
+        elif name == "lower face":
+            r = face.copy()
+            r[:nose] = 0
+        elif name == "upper face":
+            r = face.copy()
+            r[nose:] = 0
+        else:  # the upper face without its eyes and brows
+            r = face.copy()
+            r[nose:] = 0
+            r = np.clip(r - grown(eyes, 0.06), 0, 1)
+        return cv2.GaussianBlur(r, (0, 0), max(1.0, 0.01 * size))[..., None]
+
+    res = {}
+    for name in ("lips", "lower face", "eyes and brows", "upper face without eyes and brows", "upper face"):
+        mixed = []
+        for t, o, m in zip(tgt, out, meshes, strict=False):
+            w = None if m is None else region(m, t.shape, name)
+            mixed.append(o if w is None else (w * t + (1 - w) * o).astype(np.uint8))
+        res[name] = correlations(a, openings_of(mixed, frames))
+    return res
 
 
 def correlations(a: list, b: list) -> dict[str, float]:
@@ -268,9 +326,20 @@ def expression_ceiling(target: Path, a: list, frames: int, tmp: Path) -> dict[st
     return out
 
 
+def jitter(meshes: list) -> float:
+    """How much FaceMesh's landmarks shake: mean |second difference| over consecutive frames with a face, in
+    thousandths of the face size (a steady swap shakes no more than its target)."""
+    runs = [np.asarray(m, np.float64) for m in meshes if m is not None]
+    if len(runs) < 3:
+        return float("nan")
+    a = np.stack(runs)
+    return float(np.abs(a[2:] - 2 * a[1:-1] + a[:-2]).mean() / np.ptp(a[0], axis=0).max() * 1000)
+
+
 def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
     from mimica.swap import Marking, SourceFace, SwapOptions
     from mimica.swap import swap_video as swap_video_fn
+    from mimica.swap.regions import openings
 
     vids = sorted(YOUTUBE.glob("*.mp4"))
     made = []
@@ -281,12 +350,13 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
         if args.self_swap:  # the target's own face: what a swap loses of expression when identity is no excuse
             src_v = tgt_v
         face = SourceFace.from_image(frame_at(src_v, 0.5))
-        options = SwapOptions(identity=args.identity, dynamic=args.dynamic)
+        options = SwapOptions(identity=args.identity, dynamic=args.dynamic, expression=args.expression)
         swap_video_fn(face, tgt_v, out, options, Marking(), max_frames=args.frames)
         took = time.perf_counter() - t0
-        a, b = openings_of(tgt_v, args.frames), openings_of(out, args.frames)
-        corr = correlations(a, b)
-        r = {"video": f"{src_v.stem}->{tgt_v.stem}", **corr, "seconds": took}
+        mt, mo = meshes_of(decoded(tgt_v, args.frames)), meshes_of(decoded(out, args.frames))
+        a = [None if m is None else openings(m) for m in mt]
+        corr = correlations(a, [None if m is None else openings(m) for m in mo])
+        r = {"video": f"{src_v.stem}->{tgt_v.stem}", **corr, "seconds": took, "jitter": [jitter(mt), jitter(mo)]}
         line = ""
         if args.ceiling:
             ceil = expression_ceiling(tgt_v, a, args.frames, tmp)
@@ -294,11 +364,17 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
             line = "; ceiling: " + ", ".join(
                 f"{k} mouth {c['mouth']:.3f} eyes {c['eyes']:.3f}" for k, c in ceil.items()
             )
+        if args.where:
+            r["where"] = where_read(tgt_v, out, args.frames)
+            line += "; with the target's own " + ", ".join(
+                f"{k}: mouth {c['mouth']:.3f} eyes {c['eyes']:.3f}" for k, c in r["where"].items()
+            )
         rows.setdefault("videos", []).append(r)
         print(
             f"video {r['video']}: {corr['frames']} frames, mouth r {corr['mouth']:.3f} "
             f"(target SD {corr['mouth_target_sd']:.3f}), eyes r {corr['eyes']:.3f} "
-            f"(target SD {corr['eyes_target_sd']:.3f})  {took:.1f}s{line}",
+            f"(target SD {corr['eyes_target_sd']:.3f}), landmark jitter {r['jitter'][1]:.2f} (target "
+            f"{r['jitter'][0]:.2f})  {took:.1f}s{line}",
             flush=True,
         )
         made.append(out)
@@ -353,7 +429,7 @@ def bench_reference(args, ident: Identity, rows: dict, tmp: Path) -> None:
     from mimica.swap import swap_video as swap_video_fn
 
     det = create_detector("mediapipe")
-    options = SwapOptions(identity=args.identity, dynamic=args.dynamic)
+    options = SwapOptions(identity=args.identity, dynamic=args.dynamic, expression=args.expression)
     at = [int(args.frames * q) for q in (0.1, 0.3, 0.5, 0.7, 0.9)]
     for target, source in reference_pairs(args.reference):
         tgt_v = YOUTUBE / f"{target}.mp4"
@@ -492,6 +568,11 @@ def summary(rows: dict) -> str:
             + ", ".join(f"{r['mouth']:.3f}" for r in vs)
             + f" (min {min(r['mouth'] for r in vs):.3f}); eyes "
             + ", ".join(f"{r['eyes']:.3f}" for r in vs)
+            + f"; {sum(r[p] >= 0.9 for r in vs for p in ('mouth', 'eyes'))} of {2 * len(vs)} at or above 0.9"
+        )
+        lines.append(
+            "landmark jitter (thousandths of the face size), output / target: "
+            + ", ".join(f"{r['jitter'][1]:.2f} / {r['jitter'][0]:.2f}" for r in vs)
         )
     if rows.get("reference"):
         lines += reference_summary(rows["reference"])
@@ -523,6 +604,11 @@ def main() -> int:
         "against its smoothed landmarks",
     )
     ap.add_argument(
+        "--where",
+        action="store_true",
+        help="videos: also the output with one region of the target pasted back (where FaceMesh reads openings)",
+    )
+    ap.add_argument(
         "--self-swap",
         action="store_true",
         help="videos: swap each target's own middle frame onto it (the expression a swap keeps at best)",
@@ -533,6 +619,12 @@ def main() -> int:
         type=float,
         default=SwapOptions().dynamic,
         help="SwapOptions.dynamic: how much of the target's changing look the swapped skin takes (0: none)",
+    )
+    ap.add_argument(
+        "--expression",
+        type=float,
+        default=SwapOptions().expression,
+        help="SwapOptions.expression: how much the source's shape moves with the target's (0: only eyes and lips)",
     )
     ap.add_argument("--show", type=Path, help="write source | target | output strips here (frames of ../shared!)")
     ap.add_argument("--json", type=Path)

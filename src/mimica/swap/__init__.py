@@ -119,6 +119,7 @@ def swap_video(
 
     from mimica.swap.core import _open_video, _stream_orientation, _upright
     from mimica.swap.motion import track_textures
+    from mimica.swap.shape import neutral_of
 
     frames_faces, times, n = track_video(target, progress, max_frames)
     if n == 0:
@@ -138,7 +139,10 @@ def swap_video(
         textures = {}
         if options.dynamic > 0:  # video only: the target's mean face per track, for what changes on it
             textures = track_textures(target, meshes, max_frames=max_frames, progress=progress)
-        swapper = FaceSwapper(face, options, textures)
+        neutrals = {}
+        if options.expression > 0:  # video only: each track's resting face, for the target's expression
+            neutrals = {tid: neutral_of(list(m.values())) for tid, m in meshes.items() if m}
+        swapper = FaceSwapper(face, options, textures, neutrals)
         streams = [vs] + ([audio] if audio is not None else [])
         with VideoWriter(out, w, h, rate, vs.time_base or Fraction(1, 90000), marking, audio) as writer:
 

@@ -6,6 +6,8 @@ sees the target. Here the destination landmarks are the source's own 468 points 
 FaceMesh's z), turned and scaled by a scaled-orthographic camera fitted on the rigid points (eye corners,
 nose, forehead, cheekbones) so the source's proportions survive; then
 - the eyes and lips take the target's shape relative to their own corners (blinks, an open mouth: expression),
+- on video, the whole shape moves as the target's moves from its resting face (`expression_of`: a dropped
+  jaw, spread lips, raised brows), so the source's mouth corners and chin do not stay where a still put them,
 - the face outline stays the target's, with a ramp of a few mesh rings inward (the seam and the target's hair
   and background line up),
 - and where a triangle would fold over (a pose the source's shape cannot follow), the move is halved there.
@@ -114,16 +116,66 @@ def _corner_similarity(a: NDArray[np.float64], b: NDArray[np.float64], c: NDArra
     return k, zc - k * za
 
 
+def _similarity_onto(a: NDArray[np.float64], b: NDArray[np.float64]) -> tuple[complex, complex]:
+    """The least-squares similarity z -> k z + o (complex numbers) taking the points a onto b."""
+    za, zb = a[:, 0] + 1j * a[:, 1], b[:, 0] + 1j * b[:, 1]
+    ma, mb = za.mean(), zb.mean()
+    k = complex(np.sum((zb - mb) * np.conj(za - ma)) / max(float(np.sum(np.abs(za - ma) ** 2)), 1e-12))
+    return k, complex(mb - k * ma)
+
+
+def neutral_of(meshes: list[NDArray[np.float32]]) -> NDArray[np.float32]:
+    """A video track's resting face: each frame's landmarks brought onto the first frame's by a similarity fitted
+    on the RIGID points, then the median of each point (what the face looks like when it does nothing)."""
+    ref = np.asarray(meshes[0], np.float64)
+    out = []
+    for m in meshes:
+        p = np.asarray(m, np.float64)
+        k, o = _similarity_onto(p[list(RIGID)], ref[list(RIGID)])
+        z = k * (p[:, 0] + 1j * p[:, 1]) + o
+        out.append(np.stack([z.real, z.imag], 1))
+    return np.median(np.stack(out), axis=0).astype(np.float32)
+
+
+def _spread(p: NDArray[np.float64]) -> float:
+    """Size of a shape: RMS distance of its rigid points from their centre (x, y only)."""
+    r = p[list(RIGID), :2]
+    return float(np.sqrt(((r - r.mean(0)) ** 2).sum(1).mean()))
+
+
+def expression_of(
+    target: NDArray[np.float64], neutral: NDArray[np.float32], source3d: NDArray[np.float32]
+) -> NDArray[np.float64]:
+    """(468, 2) how far each of the target's landmarks is from where its resting face would put it in the same
+    pose (jaw dropped, lips spread, brows raised), in the target frame's pixels. The resting face is lifted to
+    3-D with the source's depth scaled to it (faces differ less in depth than in outline), posed by the same
+    scaled-orthographic fit as the source, so a turned head is not read as expression."""
+    n = np.asarray(neutral, np.float64)
+    z = np.asarray(source3d, np.float64)[:, 2] * (_spread(n) / max(_spread(np.asarray(source3d, np.float64)), 1e-6))
+    n3 = np.concatenate([n, z[:, None]], 1)
+    cam, t = fit_camera(n3, target)
+    return target - (n3 @ cam.T + t)
+
+
 def destination(
-    source3d: NDArray[np.float32], target: NDArray[np.float32], strength: float = 1.0
+    source3d: NDArray[np.float32],
+    target: NDArray[np.float32],
+    strength: float = 1.0,
+    neutral: NDArray[np.float32] | None = None,
+    expression: float = 1.0,
 ) -> NDArray[np.float32]:
     """(468, 2) landmarks to draw the source on: the source's shape in the target's pose and expression.
-    strength 0 gives the target's own landmarks (texture-only swap), 1 the source's proportions."""
+    strength 0 gives the target's own landmarks (texture-only swap), 1 the source's proportions. neutral: the
+    target's resting face (`neutral_of` its video track): the target's expression beyond its eyes' and lips'
+    shapes (the jaw, the mouth's corners, the brows, the cheeks) then moves the source's shape too, by
+    `expression` (0: not at all)."""
     tgt = np.asarray(target, np.float64)
     if strength <= 0:
         return tgt.astype(np.float32)
     cam, t = fit_camera(source3d, tgt)
     full = np.asarray(source3d, np.float64) @ cam.T + t
+    if neutral is not None and expression > 0:
+        full += expression * expression_of(tgt, neutral, source3d)
     move = full - tgt
     for group, (ca, cb) in EXPRESSION_GROUPS:
         k, o = _corner_similarity(tgt[ca], tgt[cb], full[ca], full[cb])
