@@ -75,3 +75,80 @@ def test_no_triangle_folds_when_the_target_turns(astronaut):
     size = float(np.ptp(turned, axis=0).max())
     visible = np.abs(ref) > 1e-4 * size * size
     assert np.all(np.sign(ref[visible]) == np.sign(cur[visible]))
+
+
+def _similar(mesh: np.ndarray, angle: float, scale: float, shift: tuple[float, float]) -> np.ndarray:
+    c, s = np.cos(angle), np.sin(angle)
+    r = np.array([[c, -s], [s, c]]) * scale
+    centre = mesh.mean(0)
+    return ((mesh - centre) @ r.T + centre + np.array(shift)).astype(np.float32)
+
+
+def _jaw_dropped(mesh: np.ndarray, drop: float) -> np.ndarray:
+    """The mesh with everything below the mouth's corners moved down, the chin by `drop` pixels."""
+    top, chin = float(mesh[[61, 291], 1].mean()), float(mesh[152, 1])
+    out = mesh.copy()
+    below = mesh[:, 1] > top
+    out[below, 1] += drop * (mesh[below, 1] - top) / (chin - top)
+    return out.astype(np.float32)
+
+
+def test_the_resting_face_is_what_the_track_does_most(astronaut):
+    """neutral_of: the median face of a track, each frame first brought onto the first by a similarity: a head
+    that turns and moves and opens its mouth now and then rests with the first frame's face."""
+    from mimica.swap.shape import neutral_of
+
+    mesh = _mesh(astronaut).astype(np.float64)
+    frames = [mesh] + [_similar(mesh, a, s, (d, -d)) for a, s, d in ((0.1, 1.1, 5), (-0.08, 0.9, -7), (0.05, 1.0, 3))]
+    frames += [_similar(_jaw_dropped(mesh, 12), 0.03, 1.05, (2, 2)), _jaw_dropped(mesh, 9)]
+    size = float(np.ptp(mesh, axis=0).max())
+    assert np.abs(neutral_of(frames) - mesh).max() < 0.01 * size
+    assert np.abs(np.median(np.stack(frames), axis=0) - mesh).max() > 0.02 * size  # without the alignment
+
+
+def test_expression_is_read_apart_from_the_pose(astronaut):
+    """expression_of: the resting face posed like the frame is no expression at all; a dropped jaw is, by as much
+    as it dropped, whatever the head's turn."""
+    from mimica.swap.shape import expression_of
+
+    face = SourceFace.from_image(astronaut)
+    mesh = _mesh(astronaut)
+    size = float(np.ptp(mesh, axis=0).max())
+    posed = _similar(mesh, 0.15, 1.2, (10, -4)).astype(np.float64)
+    assert np.abs(expression_of(posed, mesh, face.points3d)).max() < 0.01 * size
+    dropped = _similar(_jaw_dropped(mesh, 15), 0.15, 1.2, (10, -4)).astype(np.float64)
+    chin = expression_of(dropped, mesh, face.points3d)[152]
+    down = np.array([-np.sin(0.15), np.cos(0.15)]) * 1.2 * 15  # the drop, turned and scaled as the head is
+    assert np.linalg.norm(chin - down) < 0.25 * np.linalg.norm(down), (chin, down)
+
+
+def test_the_sources_jaw_drops_with_the_targets(astronaut, wide_source):
+    """On video the source's own shape follows the target's expression from its resting face: its chin goes
+    down as far as the target's jaw drops. Without it (expression=0) the source's chin stays where the still put
+    it while the target's lips open below it, and only the fold guard drags it part of the way."""
+    target_mesh = _mesh(astronaut)
+    face = SourceFace.from_image(wide_source)
+    dropped = _jaw_dropped(target_mesh, 15)
+    rest = destination(face.points3d, target_mesh, neutral=target_mesh)
+    assert np.abs(rest - destination(face.points3d, target_mesh)).max() < 0.01 * float(np.ptp(target_mesh, 0).max())
+    moving = destination(face.points3d, dropped, neutral=target_mesh)
+    off = destination(face.points3d, dropped, neutral=target_mesh, expression=0.0)
+    assert np.array_equal(off, destination(face.points3d, dropped))
+    for point in (199, 208, 428, 32, 262):  # the chin, inside the outline
+        drop = float(dropped[point, 1] - target_mesh[point, 1])
+        assert moving[point, 1] - rest[point, 1] == pytest.approx(drop, rel=0.05), point
+        assert off[point, 1] - rest[point, 1] < 0.5 * drop, point
+
+
+def test_the_steady_filter_places_the_face_and_the_quick_one_shapes_it(astronaut):
+    from mimica.swap.core import keep_expression
+    from mimica.swap.regions import openings
+    from mimica.swap.shape import RIGID
+
+    quick = _jaw_dropped(_mesh(astronaut), 10)
+    steady = _similar(_mesh(astronaut), 0.02, 1.03, (4, -3))  # lagging behind: elsewhere, and with the mouth shut
+    out = keep_expression(steady, quick)
+    size = float(np.ptp(quick, axis=0).max())
+    assert np.abs(out[list(RIGID)] - steady[list(RIGID)]).max() < 0.01 * size
+    assert openings(out)[2] == pytest.approx(openings(quick)[2], abs=1e-3)
+    assert openings(out)[2] > openings(steady)[2] + 0.03

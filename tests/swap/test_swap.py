@@ -197,6 +197,8 @@ def test_face_index_out_of_range(media, tmp_path):
 def test_bad_options():
     with pytest.raises(SwapError):
         SwapOptions(blend="magic")
+    with pytest.raises(SwapError, match="expression"):
+        SwapOptions(expression=-1)
     with pytest.raises(OutputError):
         Marking(label_position="centre")
 
