@@ -325,12 +325,19 @@ def _fill_gaps(
     filled = warped.copy()
     part = np.ascontiguousarray(warped[y0:y1, x0:x1])
     # what the source does not cover holds the warp's border pixel (the source picture's background), not a
-    # colour to paint from: it takes the covered face's local mean first (normalised convolution)
+    # colour to paint from: it takes the covered face's local mean first (normalised convolution; far from the
+    # face, where that mean has too few pixels behind it, a wider one, then the face's mean colour)
     c = (cover[y0:y1, x0:x1] >= 0.5).astype(np.float32)
-    sigma = 0.02 * float(np.ptp(local, axis=0).max()) + 1.0
-    mean = cv2.GaussianBlur(part.astype(np.float32) * c[..., None], (0, 0), sigma)
-    weight = cv2.GaussianBlur(c, (0, 0), sigma)[..., None]
-    near = np.where(c[..., None] > 0, part, np.clip(mean / np.maximum(weight, 1e-3), 0, 255)).astype(np.uint8)
+    near = part.astype(np.float32)
+    if c.any():
+        fill = np.broadcast_to(near[c > 0].mean(0), near.shape).copy()  # far from the face: its mean colour
+        sigma = 0.02 * float(np.ptp(local, axis=0).max()) + 1.0
+        for sd in (4 * sigma, sigma):  # then finer local means where there are enough covered pixels around
+            weight = cv2.GaussianBlur(c, (0, 0), sd)[..., None]
+            mean = cv2.GaussianBlur(near * c[..., None], (0, 0), sd) / np.maximum(weight, 1e-6)
+            fill = np.where(weight > 0.05, mean, fill)
+        near = np.where(c[..., None] > 0, near, fill)
+    near = np.clip(near + 0.5, 0, 255).astype(np.uint8)
     filled[y0:y1, x0:x1] = cv2.inpaint(near, gaps[y0:y1, x0:x1].astype(np.uint8), 3, cv2.INPAINT_TELEA)
     return filled, np.maximum(cover, gaps.astype(np.float32))
 
