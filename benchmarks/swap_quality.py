@@ -88,6 +88,13 @@ class Identity:
         return np.asarray(self.net.compute_face_descriptor(chip), np.float64)
 
 
+def swap_options(args):
+    """The swap's options this run measures (--identity, --dynamic, --expression; the rest as shipped)."""
+    from mimica.swap import SwapOptions
+
+    return SwapOptions(identity=args.identity, dynamic=args.dynamic, expression=args.expression)
+
+
 def largest_mesh(detector, image: NDArray[np.uint8]) -> NDArray[np.float32] | None:
     faces = detector.detect(image)
     return None if len(faces) == 0 else faces.mesh[int(np.argmax(faces.area))]
@@ -337,7 +344,7 @@ def jitter(meshes: list) -> float:
 
 
 def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
-    from mimica.swap import Marking, SourceFace, SwapOptions
+    from mimica.swap import Marking, SourceFace
     from mimica.swap import swap_video as swap_video_fn
     from mimica.swap.regions import openings
 
@@ -350,8 +357,7 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
         if args.self_swap:  # the target's own face: what a swap loses of expression when identity is no excuse
             src_v = tgt_v
         face = SourceFace.from_image(frame_at(src_v, 0.5))
-        options = SwapOptions(identity=args.identity, dynamic=args.dynamic, expression=args.expression)
-        swap_video_fn(face, tgt_v, out, options, Marking(), max_frames=args.frames)
+        swap_video_fn(face, tgt_v, out, swap_options(args), Marking(), max_frames=args.frames)
         took = time.perf_counter() - t0
         mt, mo = meshes_of(decoded(tgt_v, args.frames)), meshes_of(decoded(out, args.frames))
         a = [None if m is None else openings(m) for m in mt]
@@ -393,16 +399,8 @@ def reference_pairs(limit: int) -> list[tuple[str, str]]:
 
 
 def frames_of(video: Path, indices: list[int]) -> list[NDArray[np.uint8]]:
-    import av
-
-    want, out = set(indices), []
-    with av.open(str(video)) as c:
-        for i, f in enumerate(c.decode(video=0)):
-            if i in want:
-                out.append(f.to_ndarray(format="rgb24"))
-            if i >= max(indices):
-                break
-    return out
+    want = set(indices)
+    return [f for i, f in enumerate(decoded(video, max(indices) + 1)) if i in want]
 
 
 def video_identity(ident: Identity, det, source: NDArray[np.float64], target: list, video: Path, at: list[int]):
@@ -425,11 +423,11 @@ def bench_reference(args, ident: Identity, rows: dict, tmp: Path) -> None:
     """mimica's swap and FF++'s methods on the same targets and source people: expression r of each, and
     identity on five frames of each (dlib, as for the pictures)."""
     from mimica.faces import create_detector
-    from mimica.swap import Marking, SourceFace, SwapOptions
+    from mimica.swap import Marking, SourceFace
     from mimica.swap import swap_video as swap_video_fn
 
     det = create_detector("mediapipe")
-    options = SwapOptions(identity=args.identity, dynamic=args.dynamic, expression=args.expression)
+    options = swap_options(args)
     at = [int(args.frames * q) for q in (0.1, 0.3, 0.5, 0.7, 0.9)]
     for target, source in reference_pairs(args.reference):
         tgt_v = YOUTUBE / f"{target}.mp4"

@@ -181,8 +181,8 @@ class FaceSwapper:
         """Where the source's landmarks go on a target face `mesh` (468, 2): see mimica.swap.shape."""
         from mimica.swap.shape import destination
 
-        neutral = self.neutrals.get(track) if track is not None else None
-        return destination(self.source.points3d, mesh, self.options.identity, neutral, self.options.expression)
+        o = self.options
+        return destination(self.source.points3d, mesh, o.identity, self.neutrals.get(track), o.expression)
 
     def apply(
         self,
@@ -567,12 +567,10 @@ def keep_expression(steady: NDArray[np.float32], quick: NDArray[np.float32]) -> 
     target: SwapOptions.expression) are not smoothed away. Taking only the eyes' and the lips' shapes from the
     quick mesh, placed on the steady corners, gave mouth r 0.91/0.74/0.93/0.90 on benchmarks/swap_quality.py's
     4 videos, this 0.94/0.81/0.95/0.91 (docs/benchmarks.md)."""
-    from mimica.swap.shape import RIGID, _similarity_onto
+    from mimica.swap.shape import RIGID, _moved, _similarity_onto
 
     q = quick.astype(np.float64)
-    k, o = _similarity_onto(q[list(RIGID)], steady.astype(np.float64)[list(RIGID)])
-    z = k * (q[:, 0] + 1j * q[:, 1]) + o
-    return np.stack([z.real, z.imag], 1).astype(np.float32)
+    return _moved(*_similarity_onto(q[list(RIGID)], steady.astype(np.float64)[list(RIGID)]), q).astype(np.float32)
 
 
 def smooth_tracks(

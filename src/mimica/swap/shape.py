@@ -108,20 +108,20 @@ def fit_camera(
     return cam, ym - cam @ xm
 
 
-def _corner_similarity(a: NDArray[np.float64], b: NDArray[np.float64], c: NDArray[np.float64],
-                       d: NDArray[np.float64]) -> tuple[complex, complex]:  # fmt: skip
-    """The similarity z -> k z + o (complex numbers) taking points a, b onto c, d."""
-    za, zb, zc, zd = (complex(*p) for p in (a, b, c, d))
-    k = (zd - zc) / (zb - za) if zb != za else 1.0
-    return k, zc - k * za
-
-
 def _similarity_onto(a: NDArray[np.float64], b: NDArray[np.float64]) -> tuple[complex, complex]:
-    """The least-squares similarity z -> k z + o (complex numbers) taking the points a onto b."""
+    """The least-squares similarity z -> k z + o (complex numbers) taking the points a onto b (for two points,
+    the exact one; for points that coincide, the translation)."""
     za, zb = a[:, 0] + 1j * a[:, 1], b[:, 0] + 1j * b[:, 1]
     ma, mb = za.mean(), zb.mean()
-    k = complex(np.sum((zb - mb) * np.conj(za - ma)) / max(float(np.sum(np.abs(za - ma) ** 2)), 1e-12))
+    den = float(np.sum(np.abs(za - ma) ** 2))
+    k = complex(np.sum((zb - mb) * np.conj(za - ma)) / den) if den > 1e-12 else 1.0 + 0j
     return k, complex(mb - k * ma)
+
+
+def _moved(k: complex, o: complex, p: NDArray[np.float64]) -> NDArray[np.float64]:
+    """(n, 2) points p under z -> k z + o."""
+    z = k * (p[:, 0] + 1j * p[:, 1]) + o
+    return np.stack([z.real, z.imag], 1)
 
 
 def neutral_of(meshes: list[NDArray[np.float32]]) -> NDArray[np.float32]:
@@ -131,9 +131,7 @@ def neutral_of(meshes: list[NDArray[np.float32]]) -> NDArray[np.float32]:
     out = []
     for m in meshes:
         p = np.asarray(m, np.float64)
-        k, o = _similarity_onto(p[list(RIGID)], ref[list(RIGID)])
-        z = k * (p[:, 0] + 1j * p[:, 1]) + o
-        out.append(np.stack([z.real, z.imag], 1))
+        out.append(_moved(*_similarity_onto(p[list(RIGID)], ref[list(RIGID)]), p))
     return np.median(np.stack(out), axis=0).astype(np.float32)
 
 
@@ -178,11 +176,8 @@ def destination(
         full += expression * expression_of(tgt, neutral, source3d)
     move = full - tgt
     for group, (ca, cb) in EXPRESSION_GROUPS:
-        k, o = _corner_similarity(tgt[ca], tgt[cb], full[ca], full[cb])
         g = list(group)
-        z = tgt[g, 0] + 1j * tgt[g, 1]
-        moved = k * z + o
-        move[g] = np.stack([moved.real, moved.imag], 1) - tgt[g]
+        move[g] = _moved(*_similarity_onto(tgt[[ca, cb]], full[[ca, cb]]), tgt[g]) - tgt[g]
     w = outline_weight().astype(np.float64) * float(min(strength, 1.0))
     return _unfold(tgt, move, w).astype(np.float32)
 
