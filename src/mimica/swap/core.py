@@ -182,7 +182,8 @@ class FaceSwapper:
         from mimica.swap.shape import destination
 
         o = self.options
-        return destination(self.source.points3d, mesh, o.identity, self.neutrals.get(track), o.expression)
+        neutral = None if track is None else self.neutrals.get(track)
+        return destination(self.source.points3d, mesh, o.identity, neutral, o.expression)
 
     def apply(
         self,
