@@ -331,12 +331,17 @@ def _fill_gaps(
     c = (cover[y0:y1, x0:x1] >= 0.5).astype(np.float32)
     near = part.astype(np.float32)
     if c.any():
-        fill = np.broadcast_to(near[c > 0].mean(0), near.shape).copy()  # far from the face: its mean colour
         sigma = 0.02 * float(np.ptp(local, axis=0).max()) + 1.0
-        for sd in (4 * sigma, sigma):  # then finer local means where there are enough covered pixels around
+
+        def local_mean(sd: float) -> tuple[NDArray[np.floating], NDArray[np.bool_]]:
             weight = cv2.GaussianBlur(c, (0, 0), sd)[..., None]
-            mean = cv2.GaussianBlur(near * c[..., None], (0, 0), sd) / np.maximum(weight, 1e-6)
-            fill = np.where(weight > 0.05, mean, fill)
+            return cv2.GaussianBlur(near * c[..., None], (0, 0), sd) / np.maximum(weight, 1e-6), weight > 0.05
+
+        fill, enough = local_mean(sigma)
+        if not (enough | (c[..., None] > 0)).all():  # some uncovered pixels too far for it (most frames: none)
+            wide, wide_enough = local_mean(4 * sigma)
+            far = np.broadcast_to(near[c > 0].mean(0), near.shape)  # beyond that: the face's mean colour
+            fill = np.where(enough, fill, np.where(wide_enough, wide, far))
         near = np.where(c[..., None] > 0, near, fill)
     near = np.clip(near + 0.5, 0, 255).astype(np.uint8)
     filled[y0:y1, x0:x1] = cv2.inpaint(near, gaps[y0:y1, x0:x1].astype(np.uint8), 3, cv2.INPAINT_TELEA)
