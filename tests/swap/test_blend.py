@@ -56,11 +56,11 @@ def test_grain_matches_a_soft_target(astronaut):
     mesh = _mesh(astronaut)
     skin = region_masks(mesh, astronaut.shape)["skin"]
     soft = cv2.GaussianBlur(astronaut, (0, 0), 2.0)
-    sigma, noise = grain_params(astronaut, soft, skin, skin)
+    sigma, noise, _ = grain_params(astronaut, soft, skin, skin)
     assert sigma >= 1.0
     rng = np.random.default_rng(0)
     grainy = np.clip(astronaut + rng.normal(0, 6, astronaut.shape[:2])[..., None], 0, 255).astype(np.uint8)
-    sigma, noise = grain_params(astronaut, grainy, skin, skin)
+    sigma, noise, _ = grain_params(astronaut, grainy, skin, skin)
     assert sigma == 0 and noise > 3
 
 
@@ -94,3 +94,18 @@ def test_one_pyramid_blend_is_the_laplacian_blend(astronaut):
     assert np.abs(out.astype(int) - bg)[mask < 1e-6].max() <= 1  # mask 0 far from the face: the background
     inside = feather(mask, 40, 0) > 0.5
     assert np.abs(out.astype(int) - fg)[inside].mean() < 1  # deep inside: the face
+
+
+def test_blur_choice_follows_the_videos_running_sharpness(astronaut):
+    """On a video the choice to blur is made on the sharpness ratio averaged over past frames: a frame whose own
+    ratio falls under the threshold is still blurred after sharper ones (no sharpness flicker); a still decides
+    alone."""
+    mesh = _mesh(astronaut)
+    skin = region_masks(mesh, astronaut.shape)["skin"]
+    soft = cv2.GaussianBlur(astronaut, (0, 0), 0.7)  # the source about 1.7 times sharper: under BLUR_WHEN (2)
+    sigma, _, alone = grain_params(astronaut, soft, skin, skin)
+    assert sigma == 0 and 1.5 < alone < 2.0
+    sigma, _, ratio = grain_params(astronaut, soft, skin, skin, past=3.0, steady=0.8)
+    assert sigma > 0 and abs(ratio - (0.8 * 3.0 + 0.2 * alone)) < 1e-6
+    sigma, _, _ = grain_params(astronaut, soft, skin, skin, past=1.2, steady=0.8)
+    assert sigma == 0

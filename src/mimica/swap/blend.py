@@ -193,23 +193,34 @@ def _hp(lum: NDArray[np.float32], m: NDArray[np.bool_]) -> float:
 
 
 def grain_params(
-    fg: NDArray[np.uint8], bg: NDArray[np.uint8], skin_fg: NDArray[np.float32], skin_bg: NDArray[np.float32]
-) -> tuple[float, float]:
-    """(blur sigma, noise SD) that give fg's skin the fine-detail energy of the target's skin: a sharp face in a
-    soft frame, or a clean face in a grainy one, is what gives a one-shot swap away."""
+    fg: NDArray[np.uint8],
+    bg: NDArray[np.uint8],
+    skin_fg: NDArray[np.float32],
+    skin_bg: NDArray[np.float32],
+    past: float | None = None,
+    steady: float = 0.0,
+) -> tuple[float, float, float]:
+    """(blur sigma, noise SD, sharpness ratio) that give fg's skin the fine-detail energy of the target's skin: a
+    sharp face in a soft frame, or a clean face in a grainy one, is what gives a one-shot swap away. Whether to
+    blur is decided on the ratio of fg's fine detail to bg's, on a video averaged with the past frames' (`past`,
+    weight `steady`): this frame's alone crosses BLUR_WHEN back and forth (004: sigma 0 <-> 0.8, a sharpness
+    flicker)."""
     lf = cv2.cvtColor(fg, cv2.COLOR_RGB2GRAY).astype(np.float32)
     lb = cv2.cvtColor(bg, cv2.COLOR_RGB2GRAY).astype(np.float32)
     mf, mb = skin_fg > 0.5, skin_bg > 0.5
     want = _hp(lb, mb)
     sigma, have = 0.0, _hp(lf, mf)
-    if have > BLUR_WHEN * want:
+    ratio = have / max(want, 1e-6)
+    if past is not None:
+        ratio = steady * past + (1 - steady) * ratio
+    if ratio > BLUR_WHEN:
         for s in BLURS:
             have = _hp(np.asarray(cv2.GaussianBlur(lf, (0, 0), s), np.float32) if s else lf, mf)
             sigma = s
             if have <= BLUR_TO * want:
                 break
     noise = float(np.sqrt(max(want * want - have * have, 0.0))) / _HP_GAIN
-    return sigma, min(noise, 6.0)
+    return sigma, min(noise, 6.0), ratio
 
 
 def add_grain(

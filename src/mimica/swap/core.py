@@ -153,6 +153,7 @@ class _Steady:
     grey: bool | None = None
     sigma: float | None = None
     noise: float | None = None
+    sharper: float | None = None
 
 
 class FaceSwapper:
@@ -242,8 +243,8 @@ class FaceSwapper:
             reg_d = region_masks(local_dst, bg.shape)
             keep = np.maximum.reduce([reg_d["eyes"], reg_d["mouth"], 0.5 * reg_d["lips"]])
             warped = relight(warped, bg, reg_d["skin"] * cover, skin_t, size, own, keep)
-            sigma, noise = grain_params(warped, bg, reg_d["skin"] * cover, skin_t)
             k = o.steady if track is not None and state.sigma is not None else 0.0
+            sigma, noise, state.sharper = grain_params(warped, bg, reg_d["skin"] * cover, skin_t, state.sharper, k)
             state.sigma = k * (state.sigma or 0.0) + (1 - k) * sigma
             state.noise = k * (state.noise or 0.0) + (1 - k) * noise
             warped = add_grain(warped, state.sigma, state.noise, self._rng)
