@@ -335,3 +335,26 @@ def test_the_source_pictures_background_never_reaches_the_output(media, blend):
         img[off] = colour
         outs.append(FaceSwapper(SourceFace(img, face.mesh, face.depth), SwapOptions(blend=blend)).apply(target, mesh))
     assert np.abs(outs[0].astype(int) - outs[1].astype(int)).max() <= 1
+
+
+def test_the_lid_band_fades_out_before_the_targets_triangles_end():
+    """The target's lid edge is drawn only over the triangles touching the eye's contour; a band wider than they
+    reach was cut where they end (a step of the target's weight in one pixel: a seam around the eyes). It must
+    fall to nothing inside them, by no more than twice the band's slope per pixel."""
+    import cv2
+
+    from mimica.swap.core import LID_BAND, _band, _feature_band
+
+    h = w = 200
+    size = 500.0  # the band 20 px wide; the triangles reach 12 px past the eye
+    yy, xx = np.mgrid[:h, :w]
+    r = np.hypot(yy - 100, xx - 100)
+    eyes = (r < 30).astype(np.float32)
+    reach = cv2.GaussianBlur((r < 42).astype(np.float32), (0, 0), 0.6)
+    box = (0, 0, w, h)
+    weight = _feature_band(eyes, np.zeros_like(eyes), reach, size, box)
+    step = max(np.abs(np.diff(weight, axis=0)).max(), np.abs(np.diff(weight, axis=1)).max())
+    assert step <= 2.5 / (LID_BAND * size)
+    assert weight[r > 42].max() < 0.05 and weight[r < 31].min() > 0.9
+    cut = _band(eyes, LID_BAND * size, box) * reach  # the band merely masked by the triangles' reach
+    assert max(np.abs(np.diff(cut, axis=0)).max(), np.abs(np.diff(cut, axis=1)).max()) > 0.25  # the test can fail

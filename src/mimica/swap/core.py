@@ -224,9 +224,7 @@ class FaceSwapper:
         hole = np.maximum(eyes, mouth)
         own = hole * (1 - cover)
         if o.feature_band > 0:
-            lids = _band(eyes, o.feature_band * LID_BAND * size, hb)
-            lips = _band(mouth, o.feature_band * LIP_BAND * size, hb)
-            own = np.maximum(own, np.maximum(lids, lips) * reach)
+            own = np.maximum(own, _feature_band(eyes, mouth, reach, o.feature_band * size, hb))
         sub = (slice(hb[1], hb[3]), slice(hb[0], hb[2]))  # own is 0 outside the box
         warped[sub] = _mix(inner[sub], warped[sub], own[sub])
         cover = np.maximum(cover, hole)
@@ -290,6 +288,34 @@ def _band(hole: NDArray[np.float32], width: float, box: tuple[int, int, int, int
     outside = (hole[y0:y1, x0:x1] < 0.5).astype(np.uint8)
     dist = cv2.distanceTransform(outside, cv2.DIST_L2, 3)
     out[y0:y1, x0:x1] = np.clip(1.0 - dist / max(width, 1.0), 0.0, 1.0)
+    return out
+
+
+def _feature_band(
+    eyes: NDArray[np.float32],
+    mouth: NDArray[np.float32],
+    reach: NDArray[np.float32],
+    size: float,
+    box: tuple[int, int, int, int],
+) -> NDArray[np.float32]:
+    """The weight of the target's own lid and lip edge: LID_BAND (eyes) and LIP_BAND (mouth) times `size` wide,
+    fading out; never more than `_within` the triangles drawn from the target (`reach`) half the band's width,
+    so it cannot step down where they end (it did, from the target's full weight to none in one pixel: a seam
+    around the eyes)."""
+    band = np.maximum(_band(eyes, LID_BAND * size, box), _band(mouth, LIP_BAND * size, box))
+    return np.minimum(band, _within(reach, 0.5 * LID_BAND * size, box))  # twice the band's slope at most
+
+
+def _within(reach: NDArray[np.float32], width: float, box: tuple[int, int, int, int]) -> NDArray[np.float32]:
+    """0 outside `reach` rising to 1 at `width` pixels inside it (computed inside box only): the band's weight
+    cannot step down at the edge of what was drawn from the target."""
+    import cv2
+
+    out = np.zeros_like(reach)
+    x0, y0, x1, y1 = box
+    inside = np.pad((reach[y0:y1, x0:x1] > 0.5).astype(np.uint8), 1)  # the box's border is outside too
+    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 3)[1:-1, 1:-1]
+    out[y0:y1, x0:x1] = np.clip(dist / max(width, 1.0), 0.0, 1.0) * reach[y0:y1, x0:x1]
     return out
 
 
