@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from swap_quality import YOUTUBE, frame_at  # noqa: E402
+from swap_quality import YOUTUBE, frame_at, video_pairs  # noqa: E402
 
 from mimica.swap import Marking, SourceFace, SwapOptions, blend, swap_video  # noqa: E402
 
@@ -38,10 +38,8 @@ def run(videos: int, frames: int, per_frame: bool, tmp: Path) -> list[tuple[str,
     blend.grain_params = recorded  # core imports it from the module at each call
     rows = []
     try:
-        vids = sorted(YOUTUBE.glob("*.mp4"))
-        for k in range(videos):
+        for src, tgt in video_pairs(videos):
             decided.clear()
-            src, tgt = vids[-1 - k], vids[k]
             face = SourceFace.from_image(frame_at(src, 0.5))
             swap_video(face, tgt, tmp / f"{tgt.stem}.mp4", SwapOptions(), Marking(), max_frames=frames)
             on = np.array(decided) > 0

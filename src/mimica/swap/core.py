@@ -295,15 +295,15 @@ def _feature_band(
     eyes: NDArray[np.float32],
     mouth: NDArray[np.float32],
     reach: NDArray[np.float32],
-    size: float,
+    scale: float,
     box: tuple[int, int, int, int],
 ) -> NDArray[np.float32]:
-    """The weight of the target's own lid and lip edge: LID_BAND (eyes) and LIP_BAND (mouth) times `size` wide,
-    fading out; never more than `_within` the triangles drawn from the target (`reach`) half the band's width,
-    so it cannot step down where they end (it did, from the target's full weight to none in one pixel: a seam
-    around the eyes)."""
-    band = np.maximum(_band(eyes, LID_BAND * size, box), _band(mouth, LIP_BAND * size, box))
-    return np.minimum(band, _within(reach, 0.5 * LID_BAND * size, box))  # twice the band's slope at most
+    """The weight of the target's own lid and lip edge: LID_BAND (eyes) and LIP_BAND (mouth) times `scale` (the
+    face size times SwapOptions.feature_band) wide, fading out; never more than `_within` the triangles drawn
+    from the target (`reach`) half the band's width, so it cannot step down where they end (it did, from the
+    target's full weight to none in one pixel: a seam around the eyes)."""
+    band = np.maximum(_band(eyes, LID_BAND * scale, box), _band(mouth, LIP_BAND * scale, box))
+    return np.minimum(band, _within(reach, 0.5 * LID_BAND * scale, box))  # twice the band's slope at most
 
 
 def _within(reach: NDArray[np.float32], width: float, box: tuple[int, int, int, int]) -> NDArray[np.float32]:
