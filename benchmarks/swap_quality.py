@@ -46,6 +46,7 @@ import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -240,9 +241,40 @@ def openings_of(video: Path | list, limit: int) -> list[NDArray[np.float32] | No
     return [None if m is None else openings(m) for m in meshes_of(frames)]
 
 
-def where_read(target: Path, output: Path, frames: int) -> dict[str, dict[str, float]]:
+#: sizes of the feature windows `--where` pastes from the target (multiples of each feature's corner distance):
+#: what a refiner of the eye and mouth regions (a learned one, say) could give at best is the target's own look
+#: there, and how much of the target's identity comes with it
+WINDOWS = (2.4, 3.6)
+#: the windows: each eye's corners and the mouth's, the eyes' centre raised by a quarter of their width (over the
+#: lid and its crease), the mouth's window three quarters as wide (a mouth is wider than an eye)
+_FEATURE_CORNERS = {
+    "eye": ((33, 133, 0.25, 1.0), (362, 263, 0.25, 1.0)),
+    "mouth": ((61, 291, 0.0, 0.75),),
+}
+
+
+def feature_windows(m: NDArray[np.float32], shape, k: float, features=("eye", "mouth")) -> NDArray[np.float32]:
+    """Discs on the eyes and/or the mouth, `k` corner distances across, 1 inside fading to 0 over their outer
+    third."""
+    h, w = shape[:2]
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    out = np.zeros((h, w), np.float32)
+    for a, b, up, scale in (c for f in features for c in _FEATURE_CORNERS[f]):
+        d = m[b] - m[a]
+        width = float(np.hypot(*d))
+        down = np.array([-d[1], d[0]]) / max(width, 1e-6)  # image down for an upright face (a, b left to right)
+        cx, cy = (m[a] + m[b]) / 2 - up * width * down
+        r = np.hypot(xx - cx, yy - cy) / max(k * scale * width / 2, 1.0)
+        out = np.maximum(out, np.clip((1.0 - r) / 0.35, 0.0, 1.0))
+    return out
+
+
+def where_read(
+    target: Path, output: Path, frames: int, identity: Callable[[list, list], dict] | None = None
+) -> dict[str, dict[str, float]]:
     """Where FaceMesh reads the openings from: the output with one region of the target's own frame pasted in
-    (by the target's landmarks, softened by 1% of the face size), each read against the target."""
+    (by the target's landmarks, softened by 1% of the face size), each read against the target; `identity`
+    (target frames, output frames -> figures) says how much the output still looks like the source then."""
     from mimica.faces.landmarks import FACE_OVAL
     from mimica.swap.regions import LEFT_BROW, LEFT_EYE, OUTER_LIPS, RIGHT_BROW, RIGHT_EYE, fill_loops, openings
 
@@ -256,6 +288,10 @@ def where_read(target: Path, output: Path, frames: int) -> dict[str, dict[str, f
         face = fill_loops(shape, m, (FACE_OVAL,))
         eyes = fill_loops(shape, m, (RIGHT_EYE, LEFT_EYE, RIGHT_BROW, LEFT_BROW))
         nose = int(m[1, 1])  # the nose tip's row
+        if "window" in name:  # "eye windows 2.4", "mouth window 2.4", "eye and mouth windows 2.4"
+            return feature_windows(m, shape, float(name.split()[-1]), [f for f in _FEATURE_CORNERS if f in name])[
+                ..., None
+            ]
         if name == "lips":
             r = grown(fill_loops(shape, m, (OUTER_LIPS,)), 0.04)
         elif name == "eyes and brows":
@@ -273,12 +309,16 @@ def where_read(target: Path, output: Path, frames: int) -> dict[str, dict[str, f
         return cv2.GaussianBlur(r, (0, 0), max(1.0, 0.01 * size))[..., None]
 
     res = {}
-    for name in ("lips", "lower face", "eyes and brows", "upper face without eyes and brows", "upper face"):
+    names = ["lips", "lower face", "eyes and brows", "upper face without eyes and brows", "upper face"]
+    names += [f"{f} {k}" for k in WINDOWS for f in ("eye windows", "mouth window", "eye and mouth windows")]
+    for name in names:
         mixed = []
         for t, o, m in zip(tgt, out, meshes, strict=False):
             w = None if m is None else region(m, t.shape, name)
             mixed.append(o if w is None else (w * t + (1 - w) * o).astype(np.uint8))
         res[name] = correlations(a, openings_of(mixed, frames))
+        if identity is not None:
+            res[name] |= identity(tgt, mixed)
     return res
 
 
@@ -349,7 +389,26 @@ def video_pairs(n: int) -> list[tuple[Path, Path]]:
     return [(vids[-1 - k], vids[k]) for k in range(min(n, len(vids) // 2))]
 
 
-def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
+def sampled(frames: int) -> list[int]:
+    """The frames identity is measured on in a video of `frames` frames."""
+    return [int(frames * q) for q in (0.1, 0.3, 0.5, 0.7, 0.9)]
+
+
+def identity_on(ident: Identity, det, source: NDArray[np.uint8], at: list[int]) -> Callable[[list, list], dict]:
+    """(target frames, output frames) -> `video_identity` of the frames `at` against the source picture's face."""
+    mesh = largest_mesh(det, source)
+    es = None if mesh is None else ident.descriptor(source, mesh)
+
+    def identity(target: list, output: list) -> dict:
+        if es is None:
+            return {}
+        return video_identity(ident, det, es, [target[i] for i in at], [output[i] for i in at])
+
+    return identity
+
+
+def bench_videos(args, ident: Identity, rows: dict, tmp: Path) -> list[Path]:
+    from mimica.faces import create_detector
     from mimica.swap import Marking, SourceFace
     from mimica.swap import swap_video as swap_video_fn
     from mimica.swap.regions import openings
@@ -360,7 +419,8 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
         t0 = time.perf_counter()
         if args.self_swap:  # the target's own face: what a swap loses of expression when identity is no excuse
             src_v = tgt_v
-        face = SourceFace.from_image(frame_at(src_v, 0.5))
+        src = frame_at(src_v, 0.5)
+        face = SourceFace.from_image(src)
         swap_video_fn(face, tgt_v, out, swap_options(args), Marking(), max_frames=args.frames)
         took = time.perf_counter() - t0
         mt, mo = meshes_of(decoded(tgt_v, args.frames)), meshes_of(decoded(out, args.frames))
@@ -375,9 +435,12 @@ def bench_videos(args, rows: dict, tmp: Path) -> list[Path]:
                 f"{k} mouth {c['mouth']:.3f} eyes {c['eyes']:.3f}" for k, c in ceil.items()
             )
         if args.where:
-            r["where"] = where_read(tgt_v, out, args.frames)
-            line += "; with the target's own " + ", ".join(
-                f"{k}: mouth {c['mouth']:.3f} eyes {c['eyes']:.3f}" for k, c in r["where"].items()
+            identity = identity_on(ident, create_detector("mediapipe"), src, sampled(args.frames))
+            r |= identity(list(decoded(tgt_v, args.frames)), list(decoded(out, args.frames)))
+            r["where"] = where_read(tgt_v, out, args.frames, identity)
+            line += f"; identity {r.get('identity', float('nan')):.1f}; with the target's own " + ", ".join(
+                f"{k}: mouth {c['mouth']:.3f} eyes {c['eyes']:.3f} identity {c.get('identity', float('nan')):.1f}"
+                for k, c in r["where"].items()
             )
         rows.setdefault("videos", []).append(r)
         print(
@@ -407,11 +470,11 @@ def frames_of(video: Path, indices: list[int]) -> list[NDArray[np.uint8]]:
     return [f for i, f in enumerate(decoded(video, max(indices) + 1)) if i in want]
 
 
-def video_identity(ident: Identity, det, source: NDArray[np.float64], target: list, video: Path, at: list[int]):
-    """Share of the sampled frames of `video` within SAME_PERSON of the source's descriptor and closer to it than
-    to the target's same frame, and the median distance to the source."""
+def video_identity(ident: Identity, det, source: NDArray[np.float64], target: list, output: list):
+    """Share of the sampled `output` frames within SAME_PERSON of the source's descriptor and closer to it than
+    to the `target`'s same frame, and the median distance to the source."""
     passes, dist = [], []
-    for t, o in zip(target, frames_of(video, at), strict=False):
+    for t, o in zip(target, output, strict=False):
         mt, mo = largest_mesh(det, t), largest_mesh(det, o)
         if mt is None or mo is None:
             continue
@@ -432,7 +495,7 @@ def bench_reference(args, ident: Identity, rows: dict, tmp: Path) -> None:
 
     det = create_detector("mediapipe")
     options = swap_options(args)
-    at = [int(args.frames * q) for q in (0.1, 0.3, 0.5, 0.7, 0.9)]
+    at = sampled(args.frames)
     for target, source in reference_pairs(args.reference):
         tgt_v = YOUTUBE / f"{target}.mp4"
         a = openings_of(tgt_v, args.frames)
@@ -450,7 +513,7 @@ def bench_reference(args, ident: Identity, rows: dict, tmp: Path) -> None:
         for name, v in videos.items():
             if v.is_file():
                 r[name] = correlations(a, openings_of(v, args.frames)) | video_identity(
-                    ident, det, es, tgt_frames, v, at
+                    ident, det, es, tgt_frames, frames_of(v, at)
                 )
         out.unlink()
         rows.setdefault("reference", []).append(r)
@@ -642,7 +705,7 @@ def main() -> int:
     if args.ffpp or args.fairface:
         bench_pictures(args, ident, rows, args.show)
     with tempfile.TemporaryDirectory() as d:
-        ours = bench_videos(args, rows, Path(d)) if args.videos else []
+        ours = bench_videos(args, ident, rows, Path(d)) if args.videos else []
         if ours and args.fakes:
             bench_detector(args, ours, rows, Path(d))
         if args.reference:
