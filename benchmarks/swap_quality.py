@@ -23,8 +23,9 @@ face-recognition-models==0.3.0`; CC0 weights, kept out of mimica's runtime depen
   `--ceiling`: the same measure of the target against a re-encode of itself and against the smoothed landmarks
   the swap draws on (how much of the loss is FaceMesh's own jitter); `--self-swap`: each target's own middle
   frame as the source; `--where`: the output with one region of the target's frame pasted back (lips, lower
-  face, eyes and brows, upper face with and without them), read the same way: where FaceMesh takes an opening
-  from.
+  face, eyes and brows, upper face with and without them; windows on the eyes and/or the mouth, WINDOWS wide),
+  read the same way, with each version's identity (dlib, 5 frames): where FaceMesh takes an opening from, and
+  the most a refiner of the eyes and the mouth could give (the target's own look there) at what identity.
 - Expression against FF++ (`--reference N`, 0 = off): FF++'s Deepfakes (an autoencoder trained per pair),
   FaceSwap (a graphics swap) and Face2Face (reenactment: the source's expression on the target, so its r should
   be near 0, which shows the measure can fail) c23 fakes, each against its original target video, and mimica's
