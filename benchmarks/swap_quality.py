@@ -48,6 +48,7 @@ import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from importlib.util import find_spec
 from pathlib import Path
 
@@ -275,7 +276,8 @@ def where_read(
 ) -> dict[str, dict[str, float]]:
     """Where FaceMesh reads the openings from: the output with one region of the target's own frame pasted in
     (by the target's landmarks, softened by 1% of the face size), each read against the target; `identity`
-    (target frames, output frames -> figures) says how much the output still looks like the source then."""
+    (`video_identity` bound to the source: the `sampled` target and output frames -> figures) says how much the
+    output still looks like the source then."""
     from mimica.faces.landmarks import FACE_OVAL
     from mimica.swap.regions import LEFT_BROW, LEFT_EYE, OUTER_LIPS, RIGHT_BROW, RIGHT_EYE, fill_loops, openings
 
@@ -319,7 +321,7 @@ def where_read(
             mixed.append(o if w is None else (w * t + (1 - w) * o).astype(np.uint8))
         res[name] = correlations(a, openings_of(mixed, frames))
         if identity is not None:
-            res[name] |= identity(tgt, mixed)
+            res[name] |= identity([tgt[i] for i in sampled(frames)], [mixed[i] for i in sampled(frames)])
     return res
 
 
@@ -395,17 +397,10 @@ def sampled(frames: int) -> list[int]:
     return [int(frames * q) for q in (0.1, 0.3, 0.5, 0.7, 0.9)]
 
 
-def identity_on(ident: Identity, det, source: NDArray[np.uint8], at: list[int]) -> Callable[[list, list], dict]:
-    """(target frames, output frames) -> `video_identity` of the frames `at` against the source picture's face."""
+def source_descriptor(ident: Identity, det, source: NDArray[np.uint8]) -> NDArray[np.float64] | None:
+    """dlib's descriptor of the source picture's largest face (None: no face)."""
     mesh = largest_mesh(det, source)
-    es = None if mesh is None else ident.descriptor(source, mesh)
-
-    def identity(target: list, output: list) -> dict:
-        if es is None:
-            return {}
-        return video_identity(ident, det, es, [target[i] for i in at], [output[i] for i in at])
-
-    return identity
+    return None if mesh is None else ident.descriptor(source, mesh)
 
 
 def bench_videos(args, ident: Identity, rows: dict, tmp: Path) -> list[Path]:
@@ -436,8 +431,11 @@ def bench_videos(args, ident: Identity, rows: dict, tmp: Path) -> list[Path]:
                 f"{k} mouth {c['mouth']:.3f} eyes {c['eyes']:.3f}" for k, c in ceil.items()
             )
         if args.where:
-            identity = identity_on(ident, create_detector("mediapipe"), src, sampled(args.frames))
-            r |= identity(list(decoded(tgt_v, args.frames)), list(decoded(out, args.frames)))
+            det = create_detector("mediapipe")
+            es = source_descriptor(ident, det, src)
+            identity = None if es is None else partial(video_identity, ident, det, es)
+            if identity is not None:
+                r |= identity(frames_of(tgt_v, sampled(args.frames)), frames_of(out, sampled(args.frames)))
             r["where"] = where_read(tgt_v, out, args.frames, identity)
             line += f"; identity {r.get('identity', float('nan')):.1f}; with the target's own " + ", ".join(
                 f"{k}: mouth {c['mouth']:.3f} eyes {c['eyes']:.3f} identity {c.get('identity', float('nan')):.1f}"
@@ -502,11 +500,10 @@ def bench_reference(args, ident: Identity, rows: dict, tmp: Path) -> None:
         a = openings_of(tgt_v, args.frames)
         tgt_frames = frames_of(tgt_v, at)
         src = frame_at(YOUTUBE / f"{source}.mp4", 0.5)
-        ms = largest_mesh(det, src)
-        if ms is None:
+        es = source_descriptor(ident, det, src)
+        if es is None:
             print(f"reference {target}_{source}: no face in the source frame, skipped", flush=True)
             continue
-        es = ident.descriptor(src, ms)
         out = tmp / f"ref_{target}_{source}.mp4"
         swap_video_fn(SourceFace.from_image(src, det), tgt_v, out, options, Marking(), max_frames=args.frames)
         videos = {"mimica": out} | {m: MANIPULATED / m / f"c23/videos/{target}_{source}.mp4" for m in REFERENCES}

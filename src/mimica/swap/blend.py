@@ -12,6 +12,8 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
+from mimica.swap.smooth import running
+
 
 def reinhard(src: NDArray[np.uint8], dst: NDArray[np.uint8], mask: NDArray[np.float32]) -> NDArray[np.uint8]:
     """src recoloured so that its Lab mean and standard deviation inside mask match dst's there."""
@@ -210,9 +212,7 @@ def grain_params(
     mf, mb = skin_fg > 0.5, skin_bg > 0.5
     want = _hp(lb, mb)
     sigma, have = 0.0, _hp(lf, mf)
-    ratio = have / max(want, 1e-6)
-    if past is not None:
-        ratio = steady * past + (1 - steady) * ratio
+    ratio = running(past, have / max(want, 1e-6), steady)
     if ratio > BLUR_WHEN:
         for s in BLURS:
             have = _hp(np.asarray(cv2.GaussianBlur(lf, (0, 0), s), np.float32) if s else lf, mf)

@@ -33,7 +33,7 @@ from mimica.faces.landmarks import BROWS_UPPER, CHIN, FACE_OVAL
 from mimica.swap.blend import alpha_blend, feather, laplacian_blend, poisson_blend, reinhard
 from mimica.swap.mesh import face_box, warp
 from mimica.swap.motion import TrackTexture
-from mimica.swap.smooth import OneEuroFilter, fill_gaps
+from mimica.swap.smooth import OneEuroFilter, fill_gaps, running
 from mimica.types import N_MESH, Faces
 
 #: share of the forehead (brows to hairline) the pasted face covers; the rest stays the target's
@@ -243,8 +243,7 @@ class FaceSwapper:
             warped = relight(warped, bg, reg_d["skin"] * cover, skin_t, size, own, keep)
             k = o.steady if track is not None and state.sigma is not None else 0.0
             sigma, noise, state.sharper = grain_params(warped, bg, reg_d["skin"] * cover, skin_t, state.sharper, k)
-            state.sigma = k * (state.sigma or 0.0) + (1 - k) * sigma
-            state.noise = k * (state.noise or 0.0) + (1 - k) * noise
+            state.sigma, state.noise = running(state.sigma, sigma, k), running(state.noise, noise, k)
             warped = add_grain(warped, state.sigma, state.noise, self._rng)
         elif o.color == "reinhard":
             warped = reinhard(warped, bg, (face > 0.5).astype(np.float32))

@@ -1,4 +1,5 @@
-"""Steady landmarks over time: gaps filled by interpolation, jitter removed by a 1-euro filter.
+"""Steady landmarks over time: gaps filled by interpolation, jitter removed by a 1-euro filter; and the running
+average that keeps a video's per-frame colour and grain estimates from flickering.
 
 The 1-euro filter (Casiez, Roussel and Vogel, CHI 2012) is a low-pass whose cutoff rises with speed: a still
 face gets heavy smoothing (no shimmer), a moving one little (no lag).
@@ -10,6 +11,11 @@ import math
 
 import numpy as np
 from numpy.typing import NDArray
+
+
+def running(past: float | None, value: float, weight: float) -> float:
+    """`weight` of the past estimate and the rest of this frame's; the first frame's alone."""
+    return value if past is None else weight * past + (1 - weight) * value
 
 
 class OneEuroFilter:
